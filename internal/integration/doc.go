@@ -1,0 +1,16 @@
+// Package integration records every call the service makes to a third party (and chosen
+// inbound webhooks) as an integration request: what was sent, what came back, how long it
+// took, which business record it was for. It is the Go form of Frappe's "Integration Request"
+// log, without its costs: secrets are redacted before anything is stored or logged, and
+// records go through an in-memory Buffer that writes them in batches, so the request path
+// never waits for the database.
+//
+// The parts, one file each:
+//   - request.go: the Request record (table integration_requests) and its statuses.
+//   - redact.go: the Redactor that masks secrets in headers, URLs and bodies.
+//   - transport.go: an http.RoundTripper and *http.Client that record every outbound call.
+//   - context.go: per-call details (service, reference, owner) carried in a context.
+//   - inbound.go: an Echo middleware recording calls third parties make to us.
+//   - buffer.go, store.go: the deferred buffer and its batched writes.
+//   - log.go: synchronous records (Frappe's create_request_log) and status changes.
+package integration

@@ -1,0 +1,88 @@
+// Package requestid gives every request an id: the caller's X-Request-ID when it is sane,
+// otherwise a new one. The id is echoed in the X-Request-ID response header, stored in the
+// request's context (so code far from Echo, such as the integration log's HTTP client, can
+// read it with FromContext) and used as request_id in response bodies and log lines.
+package requestid
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"math/rand/v2"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Header is the header that carries the id in both directions.
+const Header = echo.HeaderXRequestID
+
+// maxLen bounds an accepted incoming id; longer values are replaced, not truncated, so a
+// truncated id never collides with another client's.
+const maxLen = 128
+
+type ctxKey struct{}
+
+// echoKey is where the id lives in the echo.Context, for handlers that have one.
+const echoKey = "request_id"
+
+// Middleware assigns the id. Register it first (with Echo's Pre), so that even a request the
+// router rejects, or one that panics in another middleware, has its id.
+func Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			id := req.Header.Get(Header)
+			if !Valid(id) {
+				id = New()
+			}
+			c.Response().Header().Set(Header, id)
+			c.Set(echoKey, id)
+			c.SetRequest(req.WithContext(context.WithValue(req.Context(), ctxKey{}, id)))
+			return next(c)
+		}
+	}
+}
+
+// Get returns the request's id, or "" when Middleware did not run.
+func Get(c echo.Context) string {
+	id, _ := c.Get(echoKey).(string)
+	return id
+}
+
+// FromContext returns the id stored by Middleware in a request's context, or "".
+func FromContext(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// NewContext returns ctx carrying id, for work started outside a request (jobs, tests).
+func NewContext(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// New returns a random 32-character hex id. It comes from math/rand/v2's per-goroutine
+// ChaCha8 source: unpredictable enough for correlation, and much cheaper than crypto/rand.
+func New() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	return hex.EncodeToString(b[:])
+}
+
+// Valid reports whether an incoming id can be reused: 1 to 128 characters from
+// [A-Za-z0-9._:-]. Anything else (spaces, quotes, control bytes) could forge log lines or
+// break the JSON of a naive log reader, so it is replaced.
+func Valid(id string) bool {
+	if id == "" || len(id) > maxLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
