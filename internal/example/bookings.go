@@ -3,7 +3,6 @@ package example
 import (
 	"fmt"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,8 +25,6 @@ type Booking struct {
 	CheckOut  string `json:"check_out"`
 	Guests    int    `json:"guests"`
 }
-
-var bookingSeq atomic.Int64
 
 // createBooking is the seed's create_booking: required fields in order, then a business rule
 // raised as an ad-hoc error with its own status and code.
@@ -54,7 +51,7 @@ func (m *Module) createBooking(c echo.Context) (Booking, error) {
 		return Booking{}, httperr.New(http.StatusBadRequest, "400-002", "Check-in date must be before check-out date")
 	}
 	return Booking{
-		BookingID: fmt.Sprintf("BK-%04d", bookingSeq.Add(1)),
+		BookingID: fmt.Sprintf("BK-%04d", m.bookings.Add(1)),
 		HotelID:   req.HotelID, CheckIn: req.CheckIn, CheckOut: req.CheckOut, Guests: req.Guests,
 	}, nil
 }

@@ -9,6 +9,7 @@ package example
 
 import (
 	"net/http"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,8 +18,9 @@ import (
 
 // Module holds the example's dependencies.
 type Module struct {
-	r     *normalize.Responder
-	users *userStore
+	r        *normalize.Responder
+	users    *userStore
+	bookings atomic.Int64 // last booking number handed out
 }
 
 // New returns the example module.

@@ -54,7 +54,7 @@ func (h *Handler) Handle(err error, c echo.Context) {
 	case wantsProblem(c.Request()):
 		werr = writeJSON(c, apiErr.Status, "application/problem+json", h.problem(c, id, apiErr))
 	default:
-		werr = writeJSON(c, apiErr.Status, echo.MIMEApplicationJSONCharsetUTF8, h.envelope(id, apiErr))
+		werr = writeJSON(c, apiErr.Status, echo.MIMEApplicationJSON, h.envelope(id, apiErr))
 	}
 	if werr != nil {
 		h.Logger.Warn("writing error response failed", "request_id", id, "error", werr)

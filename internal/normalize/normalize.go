@@ -132,7 +132,7 @@ func Handle[T any](r *Responder, fn func(c echo.Context) (T, error), opts ...Opt
 			log.LogAttrs(req.Context(), slog.LevelInfo, "request started", requestAttrs(c, o.name)...)
 		}
 
-		data, err := fn(c)
+		data, err := call(fn, c, errorMessage)
 		if err != nil {
 			apiErr := httperr.As(err)
 			if apiErr == nil {
@@ -174,6 +174,19 @@ func Handle[T any](r *Responder, fn func(c echo.Context) (T, error), opts ...Opt
 		}
 		return werr
 	}
+}
+
+// call runs fn, turning a panic into an Internal error with the route's error message and
+// the panic's stack, as the seed's decorator does with any exception.
+func call[T any](fn func(echo.Context) (T, error), c echo.Context, errorMessage string) (data T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e := httperr.FromPanic(r)
+			e.Message = errorMessage
+			err = e
+		}
+	}()
+	return fn(c)
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
