@@ -145,9 +145,12 @@ func (h *Handler) log(c echo.Context, id string, err error, e *Error) {
 			"http_status", e.Status, "error_code", e.Code, "error", err.Error(), "stack", e.Stack())
 		return
 	}
-	h.Logger.Debug("request rejected",
-		"request_id", id, "method", c.Request().Method, "path", c.Request().URL.Path,
-		"http_status", e.Status, "error_code", e.Code, "message", e.Message)
+	ctx := c.Request().Context()
+	if h.Logger.Enabled(ctx, slog.LevelDebug) {
+		h.Logger.LogAttrs(ctx, slog.LevelDebug, "request rejected",
+			slog.String("request_id", id), slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+			slog.Int("http_status", e.Status), slog.String("error_code", e.Code), slog.String("message", e.Message))
+	}
 }
 
 func writeJSON(c echo.Context, status int, contentType string, body any) error {

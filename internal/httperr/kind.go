@@ -71,14 +71,14 @@ func (k *Kind) New(args ...any) *Error {
 		Code:    k.Code,
 		Message: Format(k.Template, args...),
 		kind:    k,
-		stack:   callers(),
+		stack:   callers(k.Status),
 	}
 }
 
 // Wrap makes an error of this Kind with its default message that keeps cause for the logs.
 func (k *Kind) Wrap(cause error, args ...any) *Error {
 	e := k.New(args...)
-	e.stack = callers()
+	e.stack = callers(k.Status)
 	e.cause = cause
 	return e
 }

@@ -40,6 +40,6 @@ func FromPanic(r any) *Error {
 	}
 	e := Internal.New()
 	e.cause = fmt.Errorf("panic: %w", cause)
-	e.stack = callers()
+	e.stack = callers(http.StatusInternalServerError)
 	return e
 }

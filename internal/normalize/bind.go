@@ -65,8 +65,8 @@ func Bind(c echo.Context, dst any) error {
 	}
 	var details []httperr.FieldError
 	if err := bindBody(c, b, dst); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if !errors.As(err, &typeErr) {
+		typeErr, ok := err.(*json.UnmarshalTypeError) //nolint:errorlint // decodeJSON returns it bare
+		if !ok {
 			return err
 		}
 		// encoding/json fills the other fields after a type error, so validation still

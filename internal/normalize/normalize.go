@@ -291,12 +291,17 @@ func requestAttrs(c echo.Context, handler string) []slog.Attr {
 	return attrs
 }
 
-// funcName returns "createUser" for a method value example.(*Module).createUser-fm.
+// funcName returns "createUser" for the method value example.(*Module).createUser-fm, and
+// "TestX" for a closure TestX.func1 (closure numbers mean nothing in a log line).
 func funcName(fn any) string {
 	name := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
 	name = strings.TrimSuffix(name, "-fm")
-	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
 		name = name[i+1:]
 	}
-	return name
+	parts := strings.Split(name, ".")
+	for len(parts) > 1 && strings.HasPrefix(parts[len(parts)-1], "func") {
+		parts = parts[:len(parts)-1]
+	}
+	return parts[len(parts)-1]
 }

@@ -25,6 +25,7 @@ type Module interface {
 func New(cfg config.Config, log *slog.Logger, modules ...Module) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	httperr.SetClientStacks(cfg.IsDevelopment())
 	e.HTTPErrorHandler = (&httperr.Handler{Development: cfg.IsDevelopment(), Logger: log}).Handle
 	e.Validator = normalize.Validator{}
 	useMiddleware(e, cfg, log)
