@@ -1,0 +1,1072 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Redacted replaces every masked value. It is deliberately not URL- or
+// form-escaped where it lands in a URL or form body: the output is for
+// people reading logs, not for replaying the call.
+const Redacted = "[REDACTED]"
+
+// minMaskLen is the shortest secret that Secrets.Mask looks for in free
+// text. Shorter values (a 3-digit CVV, "abc") would match all over
+// unrelated text and garble it, so they are only redacted where a header
+// name, query key or body key identifies them.
+const minMaskLen = 4
+
+// quotedRedacted is what a JSON value is replaced with.
+const quotedRedacted = `"` + Redacted + `"`
+
+// RedactConfig lists what a Redactor masks. DefaultRedactConfig returns the
+// defaults; append to or delete from its slices before NewRedactor.
+//
+// All matching folds ASCII case only. Empty entries are ignored (an empty
+// substring would otherwise match every name).
+//
+// Trap: deleting an exact entry does not stop a name from being redacted if
+// a substring still matches it ("X-Auth-Token" is also caught by "token").
+// To keep a name visible, put it in Allow, which wins over every list.
+type RedactConfig struct {
+	Headers           []string // exact header names, case-insensitive
+	HeaderSubstrings  []string // a header whose lower-cased name contains one of these
+	QueryKeys         []string // exact query keys, case-insensitive
+	BodyKeySubstrings []string // a JSON or form key whose lower-cased name contains one of these
+	Allow             []string // header names, query keys and body keys that are never redacted
+}
+
+// DefaultRedactConfig returns fresh slices on every call, so callers may
+// modify them freely.
+//
+// The body substrings are matched as written: camelCase keys such as
+// "cardNumber" or "privateKey" do not contain "card_number"/"private_key"
+// and need their own entries. Conversely short substrings over-match:
+// "ssn" is inside "className", "token" inside "max_tokens"; use Allow.
+func DefaultRedactConfig() RedactConfig {
+	return RedactConfig{
+		Headers: []string{
+			"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
+			"X-Api-Key", "X-Auth-Token",
+		},
+		HeaderSubstrings: []string{"token", "secret", "password", "passwd", "api-key", "apikey"},
+		QueryKeys: []string{
+			"token", "access_token", "refresh_token", "api_key", "apikey", "key",
+			"password", "secret", "client_secret", "signature", "sig",
+			"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token",
+			"AWSAccessKeyId", "X-Goog-Signature",
+		},
+		BodyKeySubstrings: []string{
+			"password", "passwd", "secret", "token", "api_key", "apikey",
+			"authorization", "client_secret", "private_key", "card_number",
+			"cvv", "cvc", "ssn",
+		},
+	}
+}
+
+// Redactor applies a RedactConfig. It is immutable after NewRedactor and
+// safe for concurrent use; name checks do not allocate.
+//
+// Every method both redacts and collects: values it redacts are added to
+// the Secrets passed in, and whatever that Secrets already holds is masked
+// in the output. So one call is redacted in this order, sharing one
+// Secrets: request headers, request body, URL, response headers, response
+// body, and finally Secrets.Mask on any error text. A part processed
+// earlier is not revisited when a later part adds a secret.
+type Redactor struct {
+	headers    []string // all lists lower-cased, deduplicated, no empties
+	headerSubs subIndex
+	queryKeys  []string
+	bodySubs   subIndex
+	allow      []string
+}
+
+// subIndex groups substrings by first byte so that a name is scanned once,
+// trying at each position only the substrings that can start there,
+// instead of once per substring. Body keys are checked for every key of
+// every JSON body, so this is the hot path of a clean body.
+type subIndex [256][]string
+
+func (x *subIndex) add(lowered []string) {
+	for _, v := range lowered {
+		x[v[0]] = append(x[v[0]], v)
+	}
+}
+
+// NewRedactor copies cfg; later changes to cfg's slices have no effect.
+func NewRedactor(cfg RedactConfig) *Redactor {
+	r := &Redactor{
+		headers:   lowerList(cfg.Headers),
+		queryKeys: lowerList(cfg.QueryKeys),
+		allow:     lowerList(cfg.Allow),
+	}
+	r.headerSubs.add(lowerList(cfg.HeaderSubstrings))
+	r.bodySubs.add(lowerList(cfg.BodyKeySubstrings))
+	return r
+}
+
+func lowerList(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, v := range in {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		b := []byte(v)
+		for i, c := range b {
+			b[i] = lowerASCII(c)
+		}
+		if v = string(b); !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}
+
+// equalFoldLower reports whether s equals lower (already lower-case),
+// folding ASCII case in s.
+func equalFoldLower[T string | []byte](s T, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lowerASCII(s[i]) != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasPrefixFoldAt reports whether s[i:] starts with sub (already
+// lower-case), folding ASCII case in s.
+func hasPrefixFoldAt[T string | []byte](s T, i int, sub string) bool {
+	if len(s)-i < len(sub) {
+		return false
+	}
+	for j := 0; j < len(sub); j++ {
+		if lowerASCII(s[i+j]) != sub[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFoldLower reports whether s contains sub (already lower-case,
+// non-empty), folding ASCII case in s. No allocation, unlike
+// strings.Contains(strings.ToLower(s), sub).
+func containsFoldLower[T string | []byte](s T, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if hasPrefixFoldAt(s, i, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func inListFold[T string | []byte](s T, list []string) bool {
+	for _, v := range list {
+		if equalFoldLower(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsAnyFold[T string | []byte](s T, x *subIndex) bool {
+	for i := 0; i < len(s); i++ {
+		for _, v := range x[lowerASCII(s[i])] {
+			if hasPrefixFoldAt(s, i, v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *Redactor) sensitiveHeader(name string) bool {
+	if inListFold(name, r.allow) {
+		return false
+	}
+	return inListFold(name, r.headers) || containsAnyFold(name, &r.headerSubs)
+}
+
+func (r *Redactor) sensitiveQueryKey(key string) bool {
+	return !inListFold(key, r.allow) && inListFold(key, r.queryKeys)
+}
+
+func sensitiveBodyKey[T string | []byte](r *Redactor, key T) bool {
+	return !inListFold(key, r.allow) && containsAnyFold(key, &r.bodySubs)
+}
+
+// Header returns a redacted copy of h; h itself is never modified, and
+// nil gives nil. Map keys are kept as they are (not canonicalised).
+//
+// Authorization and Proxy-Authorization keep their scheme ("Bearer
+// [REDACTED]"); any other sensitive header loses its whole value. Empty
+// values stay empty, so "the header was sent but empty" remains visible.
+// Location, Content-Location and Referer values go through URL, because a
+// redirect can carry a fresh token in its query or fragment.
+//
+// Sensitive values are collected in s before any other value is masked,
+// so the result does not depend on map iteration order.
+func (r *Redactor) Header(h http.Header, s *Secrets) http.Header {
+	if h == nil {
+		return nil
+	}
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	backing := make([]string, n) // one allocation for all values
+	out := make(http.Header, len(h))
+	for name, vs := range h {
+		if vs == nil {
+			out[name] = nil
+			continue
+		}
+		nv := backing[:len(vs):len(vs)] // full slice expression: an append by the caller must not spill into the next header
+		backing = backing[len(vs):]
+		copy(nv, vs)
+		out[name] = nv
+		if !r.sensitiveHeader(name) {
+			continue
+		}
+		for i, v := range nv {
+			nv[i] = r.redactHeaderValue(name, v, s)
+		}
+	}
+	for name, nv := range out {
+		if r.sensitiveHeader(name) {
+			continue
+		}
+		urlish := equalFoldLower(name, "location") || equalFoldLower(name, "content-location") ||
+			equalFoldLower(name, "referer")
+		for i, v := range nv {
+			if urlish {
+				nv[i] = r.URL(v, s)
+			} else {
+				nv[i] = s.Mask(v)
+			}
+		}
+	}
+	return out
+}
+
+func (r *Redactor) redactHeaderValue(name, v string, s *Secrets) string {
+	t := strings.TrimSpace(v)
+	if t == "" {
+		return v
+	}
+	switch {
+	case equalFoldLower(name, "authorization"), equalFoldLower(name, "proxy-authorization"):
+		return redactAuthorization(t, s)
+	case equalFoldLower(name, "cookie"):
+		addCookieValues(t, false, s)
+	case equalFoldLower(name, "set-cookie"):
+		addCookieValues(t, true, s)
+	}
+	s.Add(t)
+	return Redacted
+}
+
+// redactAuthorization keeps a leading auth scheme. A value without one (some
+// APIs put a bare key in Authorization) is redacted whole. For Basic, the
+// base64 blob, the decoded "user:pass" and the password alone are all
+// collected, since an echo may show any of them; the user name alone is
+// not, as it is rarely secret and often short.
+func redactAuthorization(t string, s *Secrets) string {
+	sp := strings.IndexAny(t, " \t")
+	if sp <= 0 || !isAuthScheme(t[:sp]) {
+		s.Add(t)
+		return Redacted
+	}
+	scheme, cred := t[:sp], strings.TrimSpace(t[sp+1:])
+	s.Add(cred)
+	if equalFoldLower(scheme, "basic") {
+		dec, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			dec, err = base64.RawStdEncoding.DecodeString(cred) // some clients drop the padding
+		}
+		if err == nil {
+			up := string(dec)
+			s.Add(up)
+			if i := strings.IndexByte(up, ':'); i >= 0 {
+				s.Add(up[i+1:])
+			}
+		}
+	}
+	return scheme + " " + Redacted
+}
+
+// isAuthScheme accepts an RFC 9110 token of plausible length. The length cap
+// keeps "Authorization: <long key> <more>" from leaking the key as a scheme.
+func isAuthScheme(s string) bool {
+	if len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// addCookieValues collects cookie values so an echo of the bare value is
+// masked too. For Set-Cookie only the first pair is the cookie; the rest are
+// attributes (Path, Expires...), which must not become secrets.
+func addCookieValues(v string, setCookie bool, s *Secrets) {
+	for part := range strings.SplitSeq(v, ";") {
+		if _, val, ok := strings.Cut(part, "="); ok {
+			val = strings.TrimSpace(val)
+			s.Add(val)
+			s.Add(strings.Trim(val, `"`))
+		}
+		if setCookie {
+			return
+		}
+	}
+}
+
+// URL redacts the userinfo and the values of sensitive query keys, then
+// masks known secrets. Everything else is kept byte for byte: the raw
+// query is rewritten in place, never re-encoded or reordered, and raw need
+// not parse with net/url.
+//
+// Userinfo: with a password ("user:pw@") the user name stays and the
+// password becomes [REDACTED]; a user name alone ("tok@") is redacted whole,
+// because that form is how tokens are usually put in URLs (git remotes).
+// A fragment that looks like a query ("#access_token=...", the OAuth
+// implicit flow) gets the query treatment. Query keys are compared after
+// percent-decoding, so "api%5Fkey" counts as api_key. A password holding
+// an unescaped '/', '?' or '#' ends the authority early, as in net/url, and
+// is then not recognised as userinfo.
+func (r *Redactor) URL(raw string, s *Secrets) string {
+	out := raw
+	changed := false
+	rest := 0 // where the path starts
+	if a := authorityStart(raw); a >= 0 {
+		e := len(raw)
+		if k := strings.IndexAny(raw[a:], "/?#"); k >= 0 {
+			e = a + k
+		}
+		rest = e
+		if at := strings.LastIndexByte(raw[a:e], '@'); at >= 0 {
+			if ui, ok := redactUserinfo(raw[a:a+at], s); ok {
+				out = raw[:a] + ui + raw[a+at:]
+				rest += len(out) - len(raw)
+				changed = true
+			}
+		}
+	}
+	frag := ""
+	if h := strings.IndexByte(out[rest:], '#'); h >= 0 {
+		frag = out[rest+h:]
+		out = out[:rest+h]
+	}
+	if q := strings.IndexByte(out[rest:], '?'); q >= 0 {
+		q += rest + 1
+		if nq, ok := r.redactPairs(out[q:], false, s); ok {
+			out = out[:q] + nq
+			changed = true
+		}
+	}
+	if strings.IndexByte(frag, '=') >= 0 {
+		if nf, ok := r.redactPairs(frag[1:], false, s); ok {
+			frag = "#" + nf
+			changed = true
+		}
+	}
+	if changed {
+		out += frag
+	} else {
+		out = raw
+	}
+	return s.Mask(out)
+}
+
+// authorityStart returns the index after "scheme://" or a leading "//", or
+// -1. The scheme check stops "/cb?next=http://x" counting as absolute.
+func authorityStart(raw string) int {
+	if strings.HasPrefix(raw, "//") {
+		return 2
+	}
+	i := strings.Index(raw, "://")
+	if i <= 0 {
+		return -1
+	}
+	for j := 0; j < i; j++ {
+		c := raw[j]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (j == 0 || !('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return -1
+		}
+	}
+	return i + 3
+}
+
+func redactUserinfo(ui string, s *Secrets) (string, bool) {
+	user, pw, hasPw := strings.Cut(ui, ":")
+	secret := ui
+	if hasPw {
+		secret = pw
+	}
+	if secret == "" {
+		return "", false
+	}
+	s.Add(secret)
+	if dec, err := url.PathUnescape(secret); err == nil {
+		s.Add(dec)
+	}
+	if hasPw {
+		return user + ":" + Redacted, true
+	}
+	return Redacted, true
+}
+
+// redactPairs rewrites "k=v&k=v" in place, replacing the values of
+// sensitive keys (query rules, or body-key rules when body is set). It
+// returns ok=false, without allocating, when nothing matched. Pairs without
+// "=" or with an empty value are left alone: there is nothing to hide.
+func (r *Redactor) redactPairs(q string, body bool, s *Secrets) (string, bool) {
+	var b []byte // nil until the first change
+	last := 0    // q[last:] not yet copied to b
+	for off := 0; off < len(q); {
+		end := strings.IndexByte(q[off:], '&')
+		if end < 0 {
+			end = len(q)
+		} else {
+			end += off
+		}
+		pair := q[off:end]
+		if eq := strings.IndexByte(pair, '='); eq >= 0 && eq+1 < len(pair) {
+			key, val := pair[:eq], pair[eq+1:]
+			if strings.ContainsAny(key, "%+") {
+				if k, err := url.QueryUnescape(key); err == nil {
+					key = k
+				}
+			}
+			var hit bool
+			if body {
+				hit = sensitiveBodyKey(r, key)
+			} else {
+				hit = r.sensitiveQueryKey(key)
+			}
+			if hit {
+				s.Add(val)
+				if v, err := url.QueryUnescape(val); err == nil {
+					s.Add(v)
+				}
+				vstart := off + eq + 1
+				b = append(b, q[last:vstart]...)
+				b = append(b, Redacted...)
+				last = end
+			}
+		}
+		off = end + 1
+	}
+	if b == nil {
+		return q, false
+	}
+	b = append(b, q[last:]...)
+	return string(b), true
+}
+
+type redactKind int
+
+const (
+	redactAsText redactKind = iota
+	redactAsJSON
+	redactAsForm
+)
+
+// redactKindOf trusts a JSON or form content type; anything else (including none)
+// is sniffed for JSON only. Form bodies are never sniffed: "a=b&c" is too
+// common in plain text.
+func redactKindOf(contentType string, body []byte) redactKind {
+	mt := contentType
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = strings.TrimSpace(mt)
+	switch {
+	case equalFoldLower(mt, "application/x-www-form-urlencoded"):
+		return redactAsForm
+	case containsFoldLower(mt, "json"): // application/json, +json, x-ndjson, text/json
+		return redactAsJSON
+	}
+	i := jsonSkipWS(body, 0)
+	if i < len(body) && (body[i] == '{' || body[i] == '[') {
+		return redactAsJSON
+	}
+	return redactAsText
+}
+
+// Body returns a redacted copy of body, or body itself when nothing
+// changed. In JSON the value of a sensitive key, whatever its type, becomes
+// the string "[REDACTED]", at any depth; everything else, key order,
+// whitespace, escapes and number spelling included, is kept byte for byte.
+// Invalid JSON and other content (text, XML, multipart) is only masked
+// with s. Whitespace-separated JSON values (NDJSON) count as JSON. Strings
+// that themselves contain JSON are not parsed.
+//
+// Trap: redact before truncating a body for storage. A cut-off JSON body
+// is invalid, so its sensitive keys are no longer found.
+//
+// Masking inside JSON is token-aware so the output stays valid: a string
+// containing a secret is re-encoded with the secret replaced, and a number
+// containing one becomes "[REDACTED]" entirely.
+func (r *Redactor) Body(body []byte, contentType string, s *Secrets) []byte {
+	if len(body) == 0 {
+		return body
+	}
+	switch redactKindOf(contentType, body) {
+	case redactAsJSON:
+		if out, ok := r.redactJSON(body, s); ok {
+			return out
+		}
+	case redactAsForm:
+		if out, ok := r.redactPairs(string(body), true, s); ok {
+			body = []byte(out)
+		}
+	}
+	return s.maskBytes(body)
+}
+
+func (r *Redactor) redactJSON(body []byte, s *Secrets) ([]byte, bool) {
+	sc := jsonScanner{b: body, r: r}
+	if !sc.run() {
+		return nil, false
+	}
+	if s != nil {
+		for _, l := range sc.leaves {
+			addJSONLeaf(body[l.start:l.end], s)
+		}
+	}
+	out := applyJSONEdits(body, sc.edits)
+	if !s.anyIn(out) {
+		return out, true
+	}
+	mk := jsonScanner{b: out, mask: s}
+	if !mk.run() { // cannot happen: out is body with values swapped for strings
+		return s.maskBytes(out), true
+	}
+	return applyJSONEdits(out, mk.edits), true
+}
+
+// addJSONLeaf collects a scalar from inside a redacted JSON value: a string
+// both decoded and as spelled (escapes may differ in an echo), a number as
+// spelled. true/false/null are not secrets and would mask every "true".
+func addJSONLeaf(tok []byte, s *Secrets) {
+	if tok[0] != '"' {
+		s.Add(string(tok))
+		return
+	}
+	inner := string(tok[1 : len(tok)-1])
+	s.Add(inner)
+	if strings.IndexByte(inner, '\\') >= 0 {
+		var dec string
+		if json.Unmarshal(tok, &dec) == nil {
+			s.Add(dec)
+		}
+	}
+}
+
+type jsonEdit struct {
+	start, end int
+	repl       []byte // nil means quotedRedacted
+}
+
+type maskSpan struct{ start, end int }
+
+func applyJSONEdits(b []byte, edits []jsonEdit) []byte {
+	if len(edits) == 0 {
+		return b
+	}
+	n := len(b)
+	for _, e := range edits {
+		n -= e.end - e.start
+		if e.repl == nil {
+			n += len(quotedRedacted)
+		} else {
+			n += len(e.repl)
+		}
+	}
+	out := make([]byte, 0, n)
+	last := 0
+	for _, e := range edits {
+		out = append(out, b[last:e.start]...)
+		if e.repl == nil {
+			out = append(out, quotedRedacted...)
+		} else {
+			out = append(out, e.repl...)
+		}
+		last = e.end
+	}
+	return append(out, b[last:]...)
+}
+
+// jsonScanner validates JSON in one pass with an explicit stack (no
+// recursion, so hostile nesting depth cannot exhaust the goroutine stack)
+// and records edits as it goes. With r set it redacts sensitive keys'
+// values; with mask set it masks secrets inside string and number tokens.
+// Edits are only applied once the whole input proved valid.
+type jsonScanner struct {
+	b      []byte
+	r      *Redactor
+	mask   *Secrets
+	edits  []jsonEdit
+	leaves []maskSpan // scalars inside redacted values
+}
+
+const (
+	jsStValue      = iota // a value must follow
+	jsStValueOrEnd        // just after '['
+	jsStKeyOrEnd          // just after '{'
+	jsStKey               // after ',' in an object
+	jsStAfterValue        // ',' or a closer must follow
+	jsStTopDone           // a top-level value ended; EOF or another value
+)
+
+func (j *jsonScanner) run() bool {
+	b := j.b
+	stack := make([]byte, 0, 32) // stays on the goroutine stack unless nesting is deeper
+	st := jsStValue
+	redactDepth := -1 // stack depth at which the value being redacted started
+	redactStart := 0
+	pending := false // the last key read was sensitive
+	for i := 0; ; {
+		i = jsonSkipWS(b, i)
+		if i >= len(b) {
+			return st == jsStTopDone
+		}
+		c := b[i]
+		ended := false // a value (scalar or container) ended at i
+		switch st {
+		case jsStTopDone:
+			st = jsStValue
+			continue
+		case jsStKeyOrEnd, jsStKey:
+			if c == '}' && st == jsStKeyOrEnd {
+				stack = stack[:len(stack)-1]
+				i++
+				ended = true
+				break
+			}
+			if c != '"' {
+				return false
+			}
+			end, esc, ok := scanString(b, i)
+			if !ok {
+				return false
+			}
+			if j.r != nil && redactDepth < 0 {
+				key := b[i+1 : end-1]
+				if esc {
+					var k string
+					if json.Unmarshal(b[i:end], &k) != nil {
+						return false
+					}
+					pending = sensitiveBodyKey(j.r, k)
+				} else {
+					pending = sensitiveBodyKey(j.r, key)
+				}
+			}
+			j.maskToken(i, end)
+			i = jsonSkipWS(b, end)
+			if i >= len(b) || b[i] != ':' {
+				return false
+			}
+			i++
+			st = jsStValue
+		case jsStAfterValue:
+			switch {
+			case c == ',':
+				i++
+				if stack[len(stack)-1] == '{' {
+					st = jsStKey
+				} else {
+					st = jsStValue
+				}
+			case c == '}' || c == ']':
+				if open := stack[len(stack)-1]; open == '{' && c != '}' || open == '[' && c != ']' {
+					return false
+				}
+				stack = stack[:len(stack)-1]
+				i++
+				ended = true
+			default:
+				return false
+			}
+		case jsStValue, jsStValueOrEnd:
+			if c == ']' && st == jsStValueOrEnd {
+				stack = stack[:len(stack)-1]
+				i++
+				ended = true
+				break
+			}
+			if pending {
+				pending = false
+				redactDepth, redactStart = len(stack), i
+			}
+			var end int
+			switch c {
+			case '{', '[':
+				stack = append(stack, c)
+				i++
+				if c == '{' {
+					st = jsStKeyOrEnd
+				} else {
+					st = jsStValueOrEnd
+				}
+				continue
+			case '"':
+				var ok bool
+				if end, _, ok = scanString(b, i); !ok {
+					return false
+				}
+			case 't', 'f', 'n':
+				lit := "null"
+				if c == 't' {
+					lit = "true"
+				} else if c == 'f' {
+					lit = "false"
+				}
+				if !bytes.HasPrefix(b[i:], []byte(lit)) {
+					return false
+				}
+				i += len(lit)
+				ended = true
+			default:
+				if end = scanNumber(b, i); end < 0 {
+					return false
+				}
+			}
+			if !ended { // string or number token b[i:end]
+				if redactDepth >= 0 {
+					j.leaves = append(j.leaves, maskSpan{i, end})
+				}
+				j.maskToken(i, end)
+				i = end
+				ended = true
+			}
+		}
+		if ended {
+			if redactDepth == len(stack) {
+				j.edits = append(j.edits, jsonEdit{start: redactStart, end: i})
+				redactDepth = -1
+			}
+			if len(stack) == 0 {
+				st = jsStTopDone
+			} else {
+				st = jsStAfterValue
+			}
+		}
+	}
+}
+
+// maskToken masks secrets inside the string or number token b[start:end]
+// (mask mode only). A string is decoded, masked and re-encoded, so escapes
+// cannot be cut in half; a number cannot hold "[REDACTED]" and is replaced.
+func (j *jsonScanner) maskToken(start, end int) {
+	if j.mask == nil {
+		return
+	}
+	tok := j.b[start:end]
+	if !j.mask.anyIn(tok) {
+		return
+	}
+	if tok[0] != '"' {
+		j.edits = append(j.edits, jsonEdit{start: start, end: end})
+		return
+	}
+	var dec string
+	if json.Unmarshal(tok, &dec) != nil {
+		return
+	}
+	if m := j.mask.Mask(dec); m != dec {
+		j.edits = append(j.edits, jsonEdit{start: start, end: end, repl: appendJSONString(nil, m, false, false)})
+	}
+}
+
+func jsonSkipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// scanString returns the index after the closing quote of the string
+// starting at b[i] == '"', and whether it contains escapes.
+func scanString(b []byte, i int) (end int, escaped, ok bool) {
+	for i++; i < len(b); {
+		for i < len(b) && plainStringByte[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, escaped, true
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return 0, false, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return 0, false, false
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return 0, false, false
+					}
+				}
+				i += 6
+			default:
+				return 0, false, false
+			}
+		case c < 0x20:
+			return 0, false, false
+		default:
+			i++
+		}
+	}
+	return 0, false, false
+}
+
+// plainStringByte marks bytes that may appear unescaped in a JSON string
+// and need no further look.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanNumber returns the end of the JSON number at b[i], or -1.
+func scanNumber(b []byte, i int) int {
+	digits := func(i int) int { // end of a non-empty digit run, or -1
+		j := i
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	default:
+		if i = digits(i); i < 0 {
+			return -1
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		if i = digits(i + 1); i < 0 {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i = digits(i); i < 0 {
+			return -1
+		}
+	}
+	return i
+}
+
+// appendJSONString appends s as a quoted JSON string. html escapes <, >
+// and & like encoding/json's default; slash escapes / as \/ like PHP's
+// json_encode. Both spellings show up in echoes, so Secrets masks each.
+func appendJSONString(dst []byte, s string, html, slash bool) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20 || html && (c == '<' || c == '>' || c == '&'):
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			case c == '/' && slash:
+				dst = append(dst, '\\', '/')
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			dst = append(dst, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(dst, '"')
+}
+
+// Secrets collects the values redacted from one integration call so that
+// echoes of them elsewhere in the same call are masked too. It belongs to
+// that one call and goroutine: it has no locking. The zero value is ready
+// to use and a nil *Secrets is a valid empty set.
+//
+// Values shorter than 4 bytes are kept but never searched for: a 3-digit
+// CVV would garble every number in the text. Neither are values that occur
+// inside "[REDACTED]" itself (masking those would re-mask the placeholder).
+type Secrets struct {
+	seen  map[string]struct{}
+	forms []secretForm // spellings to search for, longest first
+}
+
+type secretForm struct {
+	s string
+	b []byte // same bytes, so body checks need no conversion
+}
+
+// Add records v; empty and repeated values are ignored. Besides v itself,
+// its JSON-escaped spellings (plain, HTML-escaped, PHP-style \/) and its
+// query- and path-escaped forms are searched for.
+func (s *Secrets) Add(v string) {
+	if s == nil || v == "" {
+		return
+	}
+	if _, ok := s.seen[v]; ok {
+		return
+	}
+	if s.seen == nil {
+		s.seen = make(map[string]struct{})
+	}
+	s.seen[v] = struct{}{}
+	if len(v) < minMaskLen || strings.Contains(Redacted, v) {
+		return
+	}
+	add := func(f string) {
+		for _, have := range s.forms {
+			if have.s == f {
+				return
+			}
+		}
+		s.forms = append(s.forms, secretForm{s: f, b: []byte(f)})
+	}
+	add(v)
+	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r >= utf8.RuneSelf || strings.ContainsRune(`"\<>&/`, r) }) {
+		for _, html := range []bool{false, true} {
+			for _, slash := range []bool{false, true} {
+				q := appendJSONString(nil, v, html, slash)
+				add(string(q[1 : len(q)-1]))
+			}
+		}
+	}
+	add(url.QueryEscape(v))
+	add(url.PathEscape(v))
+	slices.SortStableFunc(s.forms, func(a, b secretForm) int { return len(b.s) - len(a.s) })
+}
+
+// Mask replaces every occurrence of every secret (in any spelling Add
+// lists) with [REDACTED]. Overlapping matches merge into one placeholder,
+// so a short secret inside a longer one never leaves part of the longer
+// one behind; the text is scanned once per spelling and the placeholder is
+// never searched again. Without a match text is returned as is, with no
+// allocation.
+func (s *Secrets) Mask(text string) string {
+	if s == nil || len(text) < minMaskLen {
+		return text
+	}
+	var hits []maskSpan
+	for _, f := range s.forms {
+		for off := 0; ; {
+			k := strings.Index(text[off:], f.s)
+			if k < 0 {
+				break
+			}
+			hits = append(hits, maskSpan{off + k, off + k + len(f.s)})
+			off += k + 1 // +1, not +len: "aaaa" in "aaaaa" must cover the last byte too
+		}
+	}
+	if hits == nil {
+		return text
+	}
+	slices.SortFunc(hits, func(a, b maskSpan) int { return a.start - b.start })
+	var sb strings.Builder
+	sb.Grow(len(text))
+	last := 0 // text[last:] not yet written
+	cur := hits[0]
+	flush := func() {
+		sb.WriteString(text[last:cur.start])
+		sb.WriteString(Redacted)
+		last = cur.end
+	}
+	for _, h := range hits[1:] {
+		if h.start < cur.end {
+			cur.end = max(cur.end, h.end)
+			continue
+		}
+		flush()
+		cur = h
+	}
+	flush()
+	sb.WriteString(text[last:])
+	return sb.String()
+}
+
+// anyIn reports whether b contains any secret spelling.
+func (s *Secrets) anyIn(b []byte) bool {
+	if s == nil {
+		return false
+	}
+	for _, f := range s.forms {
+		if bytes.Contains(b, f.b) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Secrets) maskBytes(b []byte) []byte {
+	if !s.anyIn(b) {
+		return b
+	}
+	return []byte(s.Mask(string(b)))
+}
