@@ -1,0 +1,132 @@
+package integration
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// capture keeps the first limit bytes written to it and counts the rest. The transport
+// writes from its own goroutines while a record may be finished from another (a context
+// ending), hence the mutex.
+type capture struct {
+	mu    sync.Mutex
+	limit int64
+	buf   []byte
+	total int64
+}
+
+func (c *capture) write(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	c.mu.Lock()
+	if room := c.limit - int64(len(c.buf)); room > 0 {
+		c.buf = append(c.buf, p[:min(int64(len(p)), room)]...)
+	}
+	c.total += int64(len(p))
+	c.mu.Unlock()
+}
+
+// text turns the captured bytes into what is stored: decoded if the body is still
+// gzip- or deflate-encoded, a placeholder if it is binary, redacted, and cut to the limit at
+// a UTF-8 boundary. size is the body's full length (declared, or counted when longer).
+func (c *capture) text(h http.Header, declared int64, red *Redactor, s *Secrets) (out *string, truncated bool, size int64) {
+	c.mu.Lock()
+	raw := c.buf
+	size = max(c.total, declared)
+	c.mu.Unlock()
+	if size == 0 {
+		return nil, false, 0
+	}
+	truncated = size > int64(len(raw))
+
+	contentType := h.Get("Content-Type")
+	if enc := strings.ToLower(h.Get("Content-Encoding")); enc == "gzip" || enc == "deflate" {
+		decoded, complete := decode(raw, enc, c.limit)
+		raw = decoded
+		truncated = truncated || !complete
+	}
+	if isBinary(contentType, raw, truncated) {
+		mediaType, _, _ := mime.ParseMediaType(contentType)
+		if mediaType == "" {
+			mediaType = "unknown type"
+		}
+		placeholder := fmt.Sprintf("[binary body: %d bytes, %s]", size, mediaType)
+		return &placeholder, false, size
+	}
+	redacted := red.Body(raw, contentType, s)
+	text := string(cutUTF8(redacted, c.limit))
+	return &text, truncated || int64(len(redacted)) > c.limit, size
+}
+
+// decode inflates a body the caller still receives encoded (it asked for gzip itself, so
+// net/http left it alone), up to limit bytes. complete is false when the capture was cut or
+// the output hit the limit.
+func decode(raw []byte, encoding string, limit int64) (out []byte, complete bool) {
+	var r io.Reader
+	if encoding == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return raw, false
+		}
+		r = zr
+	} else if zr, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
+		// HTTP's "deflate" is zlib-wrapped (RFC 9110); some servers send raw DEFLATE instead.
+		r = zr
+	} else {
+		r = flate.NewReader(bytes.NewReader(raw))
+	}
+	out, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if int64(len(out)) > limit {
+		return out[:limit], false
+	}
+	return out, err == nil
+}
+
+// isBinary reports whether a body should be stored as a placeholder: media types that are
+// never text, or bytes that are not UTF-8 (ignoring a rune cut at the end of a capture).
+func isBinary(contentType string, b []byte, truncated bool) bool {
+	mediaType, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case strings.HasPrefix(mediaType, "text/"),
+		strings.Contains(mediaType, "json"), strings.Contains(mediaType, "xml"),
+		mediaType == "application/x-www-form-urlencoded", mediaType == "application/javascript":
+		// text types: still check the bytes below
+	case strings.HasPrefix(mediaType, "image/"), strings.HasPrefix(mediaType, "audio/"),
+		strings.HasPrefix(mediaType, "video/"), strings.HasPrefix(mediaType, "font/"),
+		mediaType == "application/octet-stream", mediaType == "application/pdf",
+		mediaType == "application/zip", mediaType == "application/gzip",
+		mediaType == "application/x-protobuf", mediaType == "application/protobuf",
+		mediaType == "multipart/form-data":
+		return true
+	}
+	if truncated {
+		b = cutUTF8(b, int64(len(b)))
+	}
+	return !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0
+}
+
+// cutUTF8 returns at most limit bytes of b without a rune cut in half at the end.
+func cutUTF8(b []byte, limit int64) []byte {
+	if int64(len(b)) > limit {
+		b = b[:limit]
+	}
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				b = b[:i]
+			}
+			break
+		}
+	}
+	return b
+}
