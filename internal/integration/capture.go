@@ -63,7 +63,7 @@ func (c *capture) text(h http.Header, declared int64, red *Redactor, s *Secrets)
 		placeholder := fmt.Sprintf("[binary body: %d bytes, %s]", size, mediaType)
 		return &placeholder, false, size
 	}
-	redacted := red.Body(raw, contentType, s)
+	redacted := red.BodyPrefix(raw, contentType, truncated, s)
 	text := string(cutUTF8(redacted, c.limit))
 	return &text, truncated || int64(len(redacted)) > c.limit, size
 }

@@ -524,19 +524,51 @@ func redactKindOf(contentType string, body []byte) redactKind {
 // with s. Whitespace-separated JSON values (NDJSON) count as JSON. Strings
 // that themselves contain JSON are not parsed.
 //
-// Trap: redact before truncating a body for storage. A cut-off JSON body
-// is invalid, so its sensitive keys are no longer found.
+// Trap: a cut-off JSON body is invalid, so Body finds no sensitive keys in
+// it. For a capture that may have been cut short, use BodyPrefix.
 //
 // Masking inside JSON is token-aware so the output stays valid: a string
 // containing a secret is re-encoded with the secret replaced, and a number
 // containing one becomes "[REDACTED]" entirely.
 func (r *Redactor) Body(body []byte, contentType string, s *Secrets) []byte {
+	return r.body(body, contentType, false, s)
+}
+
+// BodyPrefix redacts body, which may be only the first bytes of a longer body (truncated ==
+// true). For a JSON body cut short, it redacts every sensitive value that starts within the
+// prefix, including a value cut off at the end (that partial value becomes "[REDACTED]" or is
+// dropped entirely; the result need not be valid JSON, since it is a prefix). A form body cut
+// short is redacted pair by pair, the last pair included. Other content is masked with s as
+// Body does. With truncated == false it behaves exactly like Body.
+//
+// The rules for a JSON prefix, which is JSON if everything before the cut
+// is (a syntax error before the cut makes it text, as in Body):
+//   - A value under a sensitive key that is still open at the cut, a
+//     scalar cut in half or a container whose end is missing, is replaced
+//     from its start to the end of the prefix by "[REDACTED]". Its scalars,
+//     the partial last one included, are collected in s.
+//   - A key cut in half is dropped: the output ends where that key began.
+//   - Any other token cut in half is kept as it is, unless it contains a
+//     secret of s or ends with the first 4 or more bytes of one (the
+//     secret may continue after the cut); then the whole partial token
+//     becomes "[REDACTED]".
+//
+// Text and form prefixes are masked like Body's, and likewise a tail that
+// begins a known secret (4 or more bytes of it) becomes [REDACTED]. A
+// secret cut after fewer bytes may show those bytes. Outside redacted
+// values the bytes are kept, so a multi-byte character cut at the end
+// stays cut.
+func (r *Redactor) BodyPrefix(body []byte, contentType string, truncated bool, s *Secrets) []byte {
+	return r.body(body, contentType, truncated, s)
+}
+
+func (r *Redactor) body(body []byte, contentType string, prefix bool, s *Secrets) []byte {
 	if len(body) == 0 {
 		return body
 	}
 	switch redactKindOf(contentType, body) {
 	case redactAsJSON:
-		if out, ok := r.redactJSON(body, s); ok {
+		if out, ok := r.redactJSON(body, prefix, s); ok {
 			return out
 		}
 	case redactAsForm:
@@ -544,11 +576,16 @@ func (r *Redactor) Body(body []byte, contentType string, s *Secrets) []byte {
 			body = []byte(out)
 		}
 	}
+	if prefix {
+		return s.maskPrefixBytes(body)
+	}
 	return s.maskBytes(body)
 }
 
-func (r *Redactor) redactJSON(body []byte, s *Secrets) ([]byte, bool) {
-	sc := jsonScanner{b: body, r: r}
+// redactJSON redacts body if it is valid JSON or, with prefix set, a valid
+// start of JSON; ok is false otherwise.
+func (r *Redactor) redactJSON(body []byte, prefix bool, s *Secrets) ([]byte, bool) {
+	sc := jsonScanner{b: body, r: r, prefix: prefix}
 	if !sc.run() {
 		return nil, false
 	}
@@ -556,16 +593,31 @@ func (r *Redactor) redactJSON(body []byte, s *Secrets) ([]byte, bool) {
 		for _, l := range sc.leaves {
 			addJSONLeaf(body[l.start:l.end], s)
 		}
+		if p := sc.partialLeaf; p.end > p.start {
+			addPartialJSONLeaf(body[p.start:p.end], s)
+		}
 	}
-	out := applyJSONEdits(body, sc.edits)
-	if !s.anyIn(out) {
+	out := applyJSONEdits(clipTo(body, sc.cut), sc.edits)
+	if !s.anyIn(out) && (!prefix || s.tailPrefixLen(out) == 0) {
 		return out, true
 	}
-	mk := jsonScanner{b: out, mask: s}
+	mk := jsonScanner{b: out, mask: s, prefix: prefix}
 	if !mk.run() { // cannot happen: out is body with values swapped for strings
+		if prefix {
+			return s.maskPrefixBytes(out), true
+		}
 		return s.maskBytes(out), true
 	}
-	return applyJSONEdits(out, mk.edits), true
+	return applyJSONEdits(clipTo(out, mk.cut), mk.edits), true
+}
+
+// clipTo returns b[:n], with its capacity clipped when n < len(b), so that
+// an append to a returned prefix cannot overwrite the rest of b.
+func clipTo(b []byte, n int) []byte {
+	if n < len(b) {
+		return b[:n:n]
+	}
+	return b
 }
 
 // addJSONLeaf collects a scalar from inside a redacted JSON value: a string
@@ -584,6 +636,65 @@ func addJSONLeaf(tok []byte, s *Secrets) {
 			s.Add(dec)
 		}
 	}
+}
+
+// addPartialJSONLeaf collects a scalar cut off by the end of a prefix,
+// like addJSONLeaf: a number as spelled, a string as spelled and decoded,
+// without an escape or UTF-8 sequence cut in half at its end. A cut-off
+// true/false/null is not collected.
+func addPartialJSONLeaf(tok []byte, s *Secrets) {
+	if tok[0] != '"' {
+		if tok[0] == '-' || '0' <= tok[0] && tok[0] <= '9' {
+			s.Add(string(tok))
+		}
+		return
+	}
+	inner := trimPartialRune(trimPartialEscape(tok[1:]))
+	s.Add(string(inner))
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		q := make([]byte, 0, len(inner)+2)
+		q = append(append(append(q, '"'), inner...), '"')
+		var dec string
+		if json.Unmarshal(q, &dec) == nil {
+			s.Add(dec)
+		}
+	}
+}
+
+// trimPartialEscape drops an escape sequence cut short at the end of the
+// string contents b (`ab\u00` gives `ab`).
+func trimPartialEscape(b []byte) []byte {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		n := 2 // length of the escape
+		if i+1 < len(b) && b[i+1] == 'u' {
+			n = 6
+		}
+		if i+n > len(b) {
+			return b[:i]
+		}
+		i += n - 1
+	}
+	return b
+}
+
+// trimPartialRune drops a UTF-8 sequence cut short at the end of b.
+func trimPartialRune(b []byte) []byte {
+	for k := 1; k <= utf8.UTFMax-1 && k <= len(b); k++ {
+		c := b[len(b)-k]
+		if c < utf8.RuneSelf {
+			return b // ASCII: nothing after it can be a started sequence
+		}
+		if utf8.RuneStart(c) {
+			if !utf8.FullRune(b[len(b)-k:]) {
+				return b[:len(b)-k]
+			}
+			return b
+		}
+	}
+	return b
 }
 
 type jsonEdit struct {
@@ -625,12 +736,19 @@ func applyJSONEdits(b []byte, edits []jsonEdit) []byte {
 // and records edits as it goes. With r set it redacts sensitive keys'
 // values; with mask set it masks secrets inside string and number tokens.
 // Edits are only applied once the whole input proved valid.
+//
+// With prefix set, the input may be the start of a longer document: running
+// out of input anywhere is not an error (any other syntax error still is),
+// and the token open at the end is settled by finishPrefix.
 type jsonScanner struct {
-	b      []byte
-	r      *Redactor
-	mask   *Secrets
-	edits  []jsonEdit
-	leaves []maskSpan // scalars inside redacted values
+	b           []byte
+	r           *Redactor
+	mask        *Secrets
+	prefix      bool
+	edits       []jsonEdit
+	leaves      []maskSpan // scalars inside redacted values
+	partialLeaf maskSpan   // prefix mode: a scalar inside a redacted value, cut off by the end
+	cut         int        // the output is b[:cut] with edits applied; less than len(b) only in prefix mode
 }
 
 const (
@@ -649,9 +767,13 @@ func (j *jsonScanner) run() bool {
 	redactDepth := -1 // stack depth at which the value being redacted started
 	redactStart := 0
 	pending := false // the last key read was sensitive
+	j.cut = len(b)
 	for i := 0; ; {
 		i = jsonSkipWS(b, i)
 		if i >= len(b) {
+			if j.prefix {
+				return j.finishPrefix(redactDepth, redactStart, -1, -1)
+			}
 			return st == jsStTopDone
 		}
 		c := b[i]
@@ -670,9 +792,9 @@ func (j *jsonScanner) run() bool {
 			if c != '"' {
 				return false
 			}
-			end, esc, ok := scanString(b, i)
-			if !ok {
-				return false
+			end, esc, sst := scanString(b, i)
+			if sst != scanOK {
+				return sst == scanEOF && j.prefix && j.finishPrefix(redactDepth, redactStart, i, -1)
 			}
 			if j.r != nil && redactDepth < 0 {
 				key := b[i+1 : end-1]
@@ -688,6 +810,9 @@ func (j *jsonScanner) run() bool {
 			}
 			j.maskToken(i, end)
 			i = jsonSkipWS(b, end)
+			if i >= len(b) && j.prefix {
+				return j.finishPrefix(redactDepth, redactStart, -1, -1)
+			}
 			if i >= len(b) || b[i] != ':' {
 				return false
 			}
@@ -735,9 +860,9 @@ func (j *jsonScanner) run() bool {
 				}
 				continue
 			case '"':
-				var ok bool
-				if end, _, ok = scanString(b, i); !ok {
-					return false
+				var sst scanStatus
+				if end, _, sst = scanString(b, i); sst != scanOK {
+					return sst == scanEOF && j.prefix && j.finishPrefix(redactDepth, redactStart, -1, i)
 				}
 			case 't', 'f', 'n':
 				lit := "null"
@@ -747,13 +872,19 @@ func (j *jsonScanner) run() bool {
 					lit = "false"
 				}
 				if !bytes.HasPrefix(b[i:], []byte(lit)) {
-					return false
+					cutShort := len(b)-i < len(lit) && bytes.HasPrefix([]byte(lit), b[i:])
+					return cutShort && j.prefix && j.finishPrefix(redactDepth, redactStart, -1, i)
 				}
 				i += len(lit)
 				ended = true
 			default:
-				if end = scanNumber(b, i); end < 0 {
-					return false
+				var sst scanStatus
+				end, sst = scanNumber(b, i)
+				if sst == scanOK && end == len(b) && j.prefix {
+					sst = scanEOF // more digits may follow the cut
+				}
+				if sst != scanOK {
+					return sst == scanEOF && j.prefix && j.finishPrefix(redactDepth, redactStart, -1, i)
 				}
 			}
 			if !ended { // string or number token b[i:end]
@@ -777,6 +908,31 @@ func (j *jsonScanner) run() bool {
 			}
 		}
 	}
+}
+
+// finishPrefix settles the end of a prefix (prefix mode only) and returns
+// true. keyStart is where a key cut in half began, valStart where a scalar
+// cut in half began, -1 when there is none. A value under a sensitive key
+// that is still open (redactDepth >= 0) is redacted to the end, whatever
+// was cut inside it. Otherwise a key cut in half is dropped, and in mask
+// mode a scalar cut in half that holds a secret, or the start of one, is
+// replaced whole.
+func (j *jsonScanner) finishPrefix(redactDepth, redactStart, keyStart, valStart int) bool {
+	b := j.b
+	switch {
+	case redactDepth >= 0:
+		if valStart >= 0 {
+			j.partialLeaf = maskSpan{valStart, len(b)}
+		}
+		j.edits = append(j.edits, jsonEdit{start: redactStart, end: len(b)})
+	case keyStart >= 0:
+		j.cut = keyStart
+	case valStart >= 0 && j.mask != nil:
+		if tok := b[valStart:]; j.mask.anyIn(tok) || j.mask.tailPrefixLen(tok) > 0 {
+			j.edits = append(j.edits, jsonEdit{start: valStart, end: len(b)})
+		}
+	}
+	return true
 }
 
 // maskToken masks secrets inside the string or number token b[start:end]
@@ -810,9 +966,18 @@ func jsonSkipWS(b []byte, i int) int {
 	return i
 }
 
+// scanStatus is how a token scan ended.
+type scanStatus uint8
+
+const (
+	scanOK  scanStatus = iota
+	scanBad            // a syntax error
+	scanEOF            // the input ended inside the token, which was valid so far
+)
+
 // scanString returns the index after the closing quote of the string
 // starting at b[i] == '"', and whether it contains escapes.
-func scanString(b []byte, i int) (end int, escaped, ok bool) {
+func scanString(b []byte, i int) (end int, escaped bool, st scanStatus) {
 	for i++; i < len(b); {
 		for i < len(b) && plainStringByte[b[i]] {
 			i++
@@ -823,35 +988,36 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 		c := b[i]
 		switch {
 		case c == '"':
-			return i + 1, escaped, true
+			return i + 1, escaped, scanOK
 		case c == '\\':
 			escaped = true
 			if i+1 >= len(b) {
-				return 0, false, false
+				return 0, false, scanEOF
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(b) {
-					return 0, false, false
-				}
-				for _, h := range b[i+2 : i+6] {
+				hexEnd := min(i+6, len(b))
+				for _, h := range b[i+2 : hexEnd] {
 					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return 0, false, false
+						return 0, false, scanBad
 					}
+				}
+				if hexEnd < i+6 {
+					return 0, false, scanEOF
 				}
 				i += 6
 			default:
-				return 0, false, false
+				return 0, false, scanBad
 			}
 		case c < 0x20:
-			return 0, false, false
+			return 0, false, scanBad
 		default:
 			i++
 		}
 	}
-	return 0, false, false
+	return 0, false, scanEOF
 }
 
 // plainStringByte marks bytes that may appear unescaped in a JSON string
@@ -863,34 +1029,39 @@ var plainStringByte = func() (t [256]bool) {
 	return t
 }()
 
-// scanNumber returns the end of the JSON number at b[i], or -1.
-func scanNumber(b []byte, i int) int {
-	digits := func(i int) int { // end of a non-empty digit run, or -1
+// scanNumber returns the end of the JSON number at b[i]. A number that
+// ends at len(b) is scanOK; the caller decides whether it may go on.
+func scanNumber(b []byte, i int) (int, scanStatus) {
+	digits := func(i int) (int, scanStatus) { // end of a non-empty digit run
 		j := i
 		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
 			j++
 		}
-		if j == i {
-			return -1
+		switch {
+		case j > i:
+			return j, scanOK
+		case j >= len(b):
+			return j, scanEOF
 		}
-		return j
+		return j, scanBad
 	}
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
+	st := scanOK
 	switch {
 	case i >= len(b):
-		return -1
+		return i, scanEOF
 	case b[i] == '0':
 		i++
 	default:
-		if i = digits(i); i < 0 {
-			return -1
+		if i, st = digits(i); st != scanOK {
+			return i, st
 		}
 	}
 	if i < len(b) && b[i] == '.' {
-		if i = digits(i + 1); i < 0 {
-			return -1
+		if i, st = digits(i + 1); st != scanOK {
+			return i, st
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -898,11 +1069,11 @@ func scanNumber(b []byte, i int) int {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i = digits(i); i < 0 {
-			return -1
+		if i, st = digits(i); st != scanOK {
+			return i, st
 		}
 	}
-	return i
+	return i, scanOK
 }
 
 // appendJSONString appends s as a quoted JSON string. html escapes <, >
@@ -1069,4 +1240,33 @@ func (s *Secrets) maskBytes(b []byte) []byte {
 		return b
 	}
 	return []byte(s.Mask(string(b)))
+}
+
+// tailPrefixLen returns the length of the longest end of b that is the
+// start of a secret spelling, at least minMaskLen bytes long, or 0. In a
+// prefix of a longer text, that is where a secret may have been cut.
+func (s *Secrets) tailPrefixLen(b []byte) int {
+	if s == nil || len(b) < minMaskLen {
+		return 0
+	}
+	last, best := b[len(b)-1], 0
+	for _, f := range s.forms {
+		for k := min(len(f.b), len(b)); k > best && k >= minMaskLen; k-- {
+			if f.b[k-1] == last && bytes.HasSuffix(b, f.b[:k]) {
+				best = k
+				break
+			}
+		}
+	}
+	return best
+}
+
+// maskPrefixBytes is maskBytes for a text that may continue after its end:
+// a tail that begins a secret becomes [REDACTED] too.
+func (s *Secrets) maskPrefixBytes(b []byte) []byte {
+	b = s.maskBytes(b)
+	if k := s.tailPrefixLen(b); k > 0 {
+		b = append(clipTo(b, len(b)-k), Redacted...)
+	}
+	return b
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"slices"
@@ -410,6 +411,7 @@ type redactTestCall struct {
 	url                   string
 	reqBody, respBody     []byte
 	reqCT, respCT         string
+	reqTrunc, respTrunc   bool // the body is only a captured prefix
 	err                   string
 }
 
@@ -423,10 +425,10 @@ func redactCall(r *Redactor, c redactTestCall) []string {
 		}
 	}
 	addHeader(r.Header(c.reqHeader, &s))
-	out = append(out, string(r.Body(c.reqBody, c.reqCT, &s)))
+	out = append(out, string(r.BodyPrefix(c.reqBody, c.reqCT, c.reqTrunc, &s)))
 	out = append(out, r.URL(c.url, &s))
 	addHeader(r.Header(c.respHeader, &s))
-	out = append(out, string(r.Body(c.respBody, c.respCT, &s)))
+	out = append(out, string(r.BodyPrefix(c.respBody, c.respCT, c.respTrunc, &s)))
 	out = append(out, s.Mask(c.err))
 	return out
 }
@@ -554,6 +556,52 @@ func TestRedactProperty(t *testing.T) {
 				t.Fatalf("iteration %d: got invalid JSON %s; want valid", iter, o)
 			}
 		}
+
+		// The same call with both bodies captured only up to a random cut.
+		// A secret the recorder never saw, because fewer than 4 of its
+		// bytes lie before the cut, may still show where it is echoed;
+		// no other may show anywhere, nor its first 4 bytes at a body's end.
+		reqCut, respCut := rng.IntN(len(reqBody)+1), rng.IntN(len(respBody)+1)
+		unseen := func(v string) bool {
+			if k := strings.Index(reqBody, v); k >= 0 && reqCut-k < minMaskLen {
+				return true
+			}
+			return v == fresh && respCut-strings.Index(respBody, v) < minMaskLen
+		}
+		touts := redactCall(r, redactTestCall{
+			reqHeader: reqH, url: u,
+			reqBody: []byte(reqBody[:reqCut]), reqCT: "application/json", reqTrunc: true,
+			respHeader: respH, respBody: []byte(respBody[:respCut]), respCT: "application/json", respTrunc: true,
+			err: errText,
+		})
+		nh := 0 // request header outputs: each name and its values
+		for _, vs := range reqH {
+			nh += 1 + len(vs)
+		}
+		tReq, tResp := touts[nh], touts[len(touts)-2] // the response body is followed by the error
+		for _, v := range secrets {
+			if unseen(v) {
+				continue
+			}
+			for _, o := range touts {
+				if strings.Contains(o, v) {
+					t.Fatalf("iteration %d (cuts %d, %d): got secret %q in output %q; want it redacted", iter, reqCut, respCut, v, o)
+				}
+			}
+			for _, o := range []string{tReq, tResp} {
+				for k := minMaskLen; k < len(v); k++ {
+					if strings.HasSuffix(o, v[:k]) {
+						t.Fatalf("iteration %d (cuts %d, %d): got %q ending with %q, the start of secret %q", iter, reqCut, respCut, o, v[:k], v)
+					}
+				}
+			}
+		}
+		// Sensitive values in the request body are redacted from their first byte.
+		for _, v := range secrets {
+			if strings.Contains(tReq, v[:minMaskLen]) {
+				t.Fatalf("iteration %d (cut %d): got %q in request body %s; want no part of secret %q", iter, reqCut, v[:minMaskLen], tReq, v)
+			}
+		}
 	}
 }
 
@@ -618,5 +666,250 @@ func BenchmarkRedactBodySecrets(b *testing.B) {
 		var s Secrets
 		s.Add("Bearer-abcdef")
 		r.Body(body, "application/json", &s)
+	}
+}
+
+// prefixLoopBodies are ~300-byte JSON bodies with secrets early and a long
+// tail, for cutting at every offset.
+func prefixLoopBodies() []struct {
+	name, body string
+	secrets    []string
+	ngram      int  // no run of this many bytes of a secret may appear in any output
+	prefixFull bool // every output is a prefix of Body's output for the whole body
+} {
+	tail := `,"items":[`
+	for i := range 3 {
+		if i > 0 {
+			tail += ","
+		}
+		tail += fmt.Sprintf(`{"id":%d,"sku":"SKU-%05d","note":"caf\u00e9 \"ü\" 日本","qty":-2.5e+1,"ok":true,"x":null}`, i, i*7)
+	}
+	tail += `],"next":null}`
+	const pw, inner, num = `Zq9!hUnt3r2~Xy`, `Kw7#pLmQ-vR4`, `98765432101234`
+	return []struct {
+		name, body string
+		secrets    []string
+		ngram      int
+		prefixFull bool
+	}{
+		{"string value", `{"user":"bob","password":"` + pw + `"` + tail, []string{pw}, 3, true},
+		{"escaped string value", `{"user":"bob","password":"` + `Zq9\u0021hUnt3r2\/\u00e9~Xy` + `"` + tail, []string{"Zq9", "hUnt3r2", "~Xy"}, 3, true},
+		{"nested sensitive object", `{"user":"bob","auth":{"client_secret":{"v":"` + inner + `","alt":[` + num + `,"` + pw + `"]},"n":1}` + tail,
+			[]string{pw, inner, num}, 3, true},
+		{"number value and echo", `{"cvv":` + num + `,"password":"` + pw + `","log":"you sent ` + pw + ` and ` + num + `!"` + tail,
+			[]string{pw, num}, 4, false},
+	}
+}
+
+// TestRedactBodyPrefixEveryCut cuts bodies at every byte offset, mid-key,
+// mid-string, mid-escape, mid-number and mid-rune included.
+func TestRedactBodyPrefixEveryCut(t *testing.T) {
+	r := defaultRedactor()
+	for _, tt := range prefixLoopBodies() {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte(tt.body)
+			if !json.Valid(body) {
+				t.Fatalf("test bug: invalid body %s", body)
+			}
+			full := string(r.Body(body, "application/json", &Secrets{}))
+			for _, ct := range []string{"application/json", ""} {
+				for cut := 0; cut <= len(body); cut++ {
+					in := slices.Clip(body[:cut])
+					before := string(in)
+					var s Secrets
+					got := string(r.BodyPrefix(in, ct, true, &s))
+					if string(in) != before {
+						t.Fatalf("cut %d: input mutated", cut)
+					}
+					for _, sec := range tt.secrets {
+						for k := 0; k+tt.ngram <= len(sec); k++ {
+							if g := sec[k : k+tt.ngram]; strings.Contains(got, g) {
+								t.Fatalf("cut %d (ct %q): got %s; want no %q of secret %q", cut, ct, got, g, sec)
+							}
+						}
+					}
+					if tt.prefixFull && !strings.HasPrefix(full, got) {
+						t.Fatalf("cut %d (ct %q): got %s; want a prefix of %s", cut, ct, got, full)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRedactBodyPrefix(t *testing.T) {
+	const form = "application/x-www-form-urlencoded"
+	tests := []struct {
+		name, ct, in, want string
+	}{
+		{"cut mid string value", "application/json", `{"a":1,"password":"hunt`, `{"a":1,"password":"[REDACTED]"`},
+		{"cut after opening quote", "application/json", `{"password":"`, `{"password":"[REDACTED]"`},
+		{"cut after colon", "application/json", `{"password": `, `{"password": `},
+		{"cut before colon", "application/json", `{"password"`, `{"password"`},
+		{"cut after value", "application/json", `{"password":"hunter22"`, `{"password":"[REDACTED]"`},
+		{"cut after comma", "application/json", `{"password":"hunter22",`, `{"password":"[REDACTED]",`},
+		{"later values kept", "application/json", `{"password":"x","items":[1,{"a":"b"`, `{"password":"[REDACTED]","items":[1,{"a":"b"`},
+		{"cut mid number", "application/json", `{"cvv":12`, `{"cvv":"[REDACTED]"`},
+		{"cut after minus", "application/json", `{"cvv":-`, `{"cvv":"[REDACTED]"`},
+		{"cut mid exponent", "application/json", `{"cvv":1e+`, `{"cvv":"[REDACTED]"`},
+		{"cut mid literal", "application/json", `{"ssn":nu`, `{"ssn":"[REDACTED]"`},
+		{"complete literal at cut", "application/json", `{"ssn":null`, `{"ssn":"[REDACTED]"`},
+		{"nested sensitive object cut in the middle", "application/json",
+			`{"id":7,"auth":{"client_secret":{"k":"v1","n":[1,{"deep":"abc`, `{"id":7,"auth":{"client_secret":"[REDACTED]"`},
+		{"sensitive object cut between members", "application/json", `{"secret":{"a":1,`, `{"secret":"[REDACTED]"`},
+		{"sensitive array cut", "application/json", `{"tokens":["a","b`, `{"tokens":"[REDACTED]"`},
+		{"cut inside key", "application/json", `{"a":1,"passw`, `{"a":1,`},
+		{"cut inside nested key", "application/json", `{"a":{"b":2,"tok`, `{"a":{"b":2,`},
+		{"cut inside harmless key", "application/json", `{"a":1,"nam`, `{"a":1,`},
+		{"cut inside key of sensitive object", "application/json", `{"secret":{"pub`, `{"secret":"[REDACTED]"`},
+		{"cut inside escaped key", "application/json", `{"x":1,"pass\u00`, `{"x":1,`},
+		{"escaped sensitive key", "application/json", `{"pass\u0077ord":"hun`, `{"pass\u0077ord":"[REDACTED]"`},
+		{"cut inside escape in sensitive value", "application/json", `{"token":"ab\u00`, `{"token":"[REDACTED]"`},
+		{"cut after backslash in sensitive value", "application/json", `{"token":"ab\`, `{"token":"[REDACTED]"`},
+		{"cut inside escape in other value", "application/json", `{"msg":"caf\u00`, `{"msg":"caf\u00`},
+		{"cut mid rune in sensitive value", "application/json", "{\"password\":\"p\xc3", `{"password":"[REDACTED]"`},
+		{"cut mid 3-byte rune in sensitive value", "application/json", "{\"password\":\"\xe6\x97", `{"password":"[REDACTED]"`},
+		{"cut mid rune in other value", "application/json", "{\"msg\":\"caf\xc3", "{\"msg\":\"caf\xc3"},
+		{"other partial string kept", "application/json", `{"a":"hello wor`, `{"a":"hello wor`},
+		{"other partial number kept", "application/json", `{"a":1.`, `{"a":1.`},
+		{"top-level array", "application/json", `[{"secret":"s"},{"secret":"t`, `[{"secret":"[REDACTED]"},{"secret":"[REDACTED]"`},
+		{"ndjson second line cut", "application/x-ndjson", "{\"token\":\"a\"}\n{\"token\":\"b", "{\"token\":\"[REDACTED]\"}\n{\"token\":\"[REDACTED]\""},
+		{"sniffed", "", ` {"token":"abc`, ` {"token":"[REDACTED]"`},
+		{"complete body", "application/json", `{"token":"t"}`, `{"token":"[REDACTED]"}`},
+		{"only an opener", "application/json", `{`, `{`},
+		{"syntax error before the cut", "application/json", `{"password":"x",,"a":"`, `{"password":"x",,"a":"`},
+		{"bad escape before the cut", "application/json", `{"password":"a\x`, `{"password":"a\x`},
+		{"bad hex escape before the cut", "application/json", `{"password":"a\u0g`, `{"password":"a\u0g`},
+		{"bad literal before the cut", "application/json", `{"ssn":nul1`, `{"ssn":nul1`},
+		{"bad number before the cut", "application/json", `{"cvv":-x`, `{"cvv":-x`},
+		{"mismatched closer before the cut", "application/json", `{"a":[1},"token":"x`, `{"a":[1},"token":"x`},
+		{"control character before the cut", "application/json", "{\"token\":\"a\x01b", "{\"token\":\"a\x01b"},
+		{"empty", "application/json", "", ""},
+		{"form cut mid value", form, "grant_type=password&username=bob&password=hunt", "grant_type=password&username=bob&password=[REDACTED]"},
+		{"form cut mid escape", form, "a=1&client_secret=ab%2", "a=1&client_secret=[REDACTED]"},
+		{"form cut after equals", form, "a=1&password=", "a=1&password="},
+		{"form cut mid key", form, "a=1&passw", "a=1&passw"},
+		{"text left alone", "text/plain", "password: hunt", "password: hunt"},
+	}
+	r := defaultRedactor()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(r.BodyPrefix([]byte(tt.in), tt.ct, true, &Secrets{}))
+			if got != tt.want {
+				t.Errorf("got %s; want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// A prefix cut at a key returns a shorter slice of the input; appending to
+// it must not write into the input.
+func TestRedactBodyPrefixNoAlias(t *testing.T) {
+	in := []byte(`{"a":1,"passw`)
+	out := defaultRedactor().BodyPrefix(in, "application/json", true, nil)
+	if got, want := string(out), `{"a":1,`; got != want {
+		t.Fatalf("got %s; want %s", got, want)
+	}
+	_ = append(out, 'X')
+	if got, want := string(in), `{"a":1,"passw`; got != want {
+		t.Errorf("got input %s; want %s", got, want)
+	}
+}
+
+// Known secrets are masked in a prefix, including one cut off at its end
+// after at least 4 bytes.
+func TestRedactBodyPrefixMasksKnownSecrets(t *testing.T) {
+	tests := []struct {
+		name, ct, in, want string
+	}{
+		{"whole secret in cut string", "application/json", `{"msg":"you sent Tr0ub4dor\u00263 and`, `{"msg":"[REDACTED]"`},
+		{"secret cut after 5 bytes", "application/json", `{"msg":"you sent Tr0ub`, `{"msg":"[REDACTED]"`},
+		{"secret cut after 3 bytes shows them", "application/json", `{"msg":"you sent Tr0`, `{"msg":"you sent Tr0`},
+		{"complete string before the cut", "application/json", `{"msg":"Tr0ub4dor&3","n":12`, `{"msg":"[REDACTED]","n":12`},
+		{"card number cut", "application/json", `{"card":41111`, `{"card":"[REDACTED]"`},
+		{"cut key is dropped", "application/json", `{"a":1,"Tr0ub`, `{"a":1,`},
+		{"text", "text/plain", "denied for Tr0ub4d", "denied for [REDACTED]"},
+		{"text, whole and cut", "text/plain", "denied for Tr0ub4dor&3 ok Tr0u", "denied for [REDACTED] ok [REDACTED]"},
+		{"form, query-escaped", "application/x-www-form-urlencoded", "msg=hi&echo=Tr0ub4dor%26", "msg=hi&echo=[REDACTED]"},
+		{"invalid JSON", "application/json", `{"a":,"m":"Tr0ub4`, `{"a":,"m":"[REDACTED]`},
+	}
+	r := defaultRedactor()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s Secrets
+			s.Add("Tr0ub4dor&3")
+			s.Add("4111111111111111")
+			in := []byte(tt.in)
+			got := string(r.BodyPrefix(in, tt.ct, true, &s))
+			if got != tt.want {
+				t.Errorf("got %s; want %s", got, tt.want)
+			}
+			if string(in) != tt.in {
+				t.Errorf("got input %s; want it unchanged %s", in, tt.in)
+			}
+		})
+	}
+}
+
+func TestRedactBodyPrefixCollectsSecrets(t *testing.T) {
+	tests := []struct {
+		name, in     string
+		want, noWant []string
+	}{
+		{"nested, cut mid string", `{"secret":{"a":"n3sted-str","b":[41111111,"esc\u0061ped-and-cu`,
+			[]string{"n3sted-str", "41111111", `esc\u0061ped-and-cu`, "escaped-and-cu"}, nil},
+		{"cut mid number", `{"card_number":411111`, []string{"411111"}, nil},
+		{"cut mid escape", `{"token":"abcd\u00`, []string{"abcd"}, []string{`abcd\u00`}},
+		{"cut after backslash", `{"token":"abcde\`, []string{"abcde"}, []string{`abcde\`}},
+		{"cut mid rune", "{\"token\":\"abcd\xc3", []string{"abcd"}, []string{"abcd\xc3"}},
+		{"cut mid literal", `{"token":tr`, nil, []string{"tr"}},
+	}
+	r := defaultRedactor()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s Secrets
+			r.BodyPrefix([]byte(tt.in), "application/json", true, &s)
+			for _, w := range tt.want {
+				if _, ok := s.seen[w]; !ok {
+					t.Errorf("got %q; want it to contain %q", slices.Sorted(maps.Keys(s.seen)), w)
+				}
+			}
+			for _, w := range tt.noWant {
+				if _, ok := s.seen[w]; ok {
+					t.Errorf("got %q; want no %q", slices.Sorted(maps.Keys(s.seen)), w)
+				}
+			}
+		})
+	}
+}
+
+// With truncated == false, BodyPrefix is Body: same output, same secrets.
+func TestRedactBodyPrefixNotTruncatedIsBody(t *testing.T) {
+	inputs := []struct{ ct, in string }{
+		{"application/json", `{"data":[{"id":1,"auth":{"password":"p@ss","user":"u"}}],"ok":true}`},
+		{"application/json", `{"client_secret":{"a":[1,{"b":"c"}]},"n":1,"msg":"echo Tr0ub4dor&3"}`},
+		{"application/json", `{"password":"x"`},
+		{"application/json", `{"a":1,"passw`},
+		{"application/json", `{"password":"x",}`},
+		{"", ` {"token":"t"}`},
+		{"application/x-ndjson", "{\"token\":\"a\"}\n{\"token\":\"b\"}\n"},
+		{"application/x-www-form-urlencoded", "grant_type=password&password=p%40ss+w&x=Tr0ub4dor%26"},
+		{"application/x-www-form-urlencoded", "a=1&password=hunt"},
+		{"text/plain", "denied for Tr0ub4dor&3 ok Tr0ub"},
+		{"text/plain", ""},
+	}
+	r := defaultRedactor()
+	for _, tt := range inputs {
+		var sb, sp Secrets
+		sb.Add("Tr0ub4dor&3")
+		sp.Add("Tr0ub4dor&3")
+		want := string(r.Body([]byte(tt.in), tt.ct, &sb))
+		got := string(r.BodyPrefix([]byte(tt.in), tt.ct, false, &sp))
+		if got != want {
+			t.Errorf("%s: got %s; want %s", tt.in, got, want)
+		}
+		if !maps.Equal(sp.seen, sb.seen) {
+			t.Errorf("%s: got secrets %q; want %q", tt.in, slices.Sorted(maps.Keys(sp.seen)), slices.Sorted(maps.Keys(sb.seen)))
+		}
 	}
 }
