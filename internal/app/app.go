@@ -19,16 +19,19 @@ import (
 	"github.com/apitemplate/server/internal/database"
 	"github.com/apitemplate/server/internal/example"
 	"github.com/apitemplate/server/internal/health"
+	"github.com/apitemplate/server/internal/integration"
 	"github.com/apitemplate/server/internal/normalize"
 	"github.com/apitemplate/server/internal/server"
 )
 
 // App is a running server's parts.
 type App struct {
-	cfg  config.Config
-	log  *slog.Logger
-	db   *gorm.DB
-	echo *echo.Echo
+	cfg     config.Config
+	log     *slog.Logger
+	db      *gorm.DB
+	buffer  *integration.Buffer
+	fakeERP *example.FakeERP // nil when EXAMPLE_ERP_URL names a real ERP
+	echo    *echo.Echo
 }
 
 // New opens the database, applies pending migrations and builds the HTTP server.
@@ -45,12 +48,57 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if len(applied) > 0 {
 		log.Info("database migrated", "versions", applied)
 	}
+	a := &App{cfg: cfg, log: log, db: db}
+	if err := a.startIntegrationLog(); err != nil {
+		database.Close(db)
+		return nil, err
+	}
+	erp, err := a.exampleERP()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	r := &normalize.Responder{Development: cfg.IsDevelopment(), Logger: log}
-	e := server.New(cfg, log,
+	a.echo = server.New(cfg, log,
 		health.New(r, db),
-		example.New(r),
+		example.New(r, erp),
 	)
-	return &App{cfg: cfg, log: log, db: db, echo: e}, nil
+	return a, nil
+}
+
+// startIntegrationLog builds the buffer every recorded call goes through and starts its
+// background goroutine, which also replays records a previous process spilled.
+func (a *App) startIntegrationLog() error {
+	ic := a.cfg.Integration
+	policy, err := integration.ParseDropPolicy(ic.DropPolicy)
+	if err != nil {
+		return err
+	}
+	a.buffer = integration.NewBuffer(a.db, integration.BufferConfig{
+		MaxEntries:     ic.BufferMaxEntries,
+		MaxBytes:       ic.BufferMaxBytes,
+		FlushThreshold: ic.FlushThreshold,
+		DropPolicy:     policy,
+		SpillDir:       ic.SpillDir,
+		Logger:         a.log,
+	})
+	a.buffer.Start()
+	return nil
+}
+
+// exampleERP is the example module's ERP: EXAMPLE_ERP_URL, or a fake one on a loopback port.
+func (a *App) exampleERP() (*example.ERP, error) {
+	url := a.cfg.Example.ERPURL
+	if url == "" {
+		fake, err := example.StartFakeERP(a.cfg.Example.ERPToken)
+		if err != nil {
+			return nil, err
+		}
+		a.fakeERP, url = fake, fake.URL
+		a.log.Info("EXAMPLE_ERP_URL not set; a fake ERP answers orders", "url", url)
+	}
+	client := integration.NewClient(a.buffer, integration.Options{Service: "erp", BodyCap: a.cfg.Integration.BodyCap})
+	return &example.ERP{URL: url, Token: a.cfg.Example.ERPToken, Client: client}, nil
 }
 
 // Handler returns the HTTP handler, for tests that drive it without a listener.
@@ -83,8 +131,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // (SHUTDOWN_TIMEOUT). Each step gets what is left of it; a step that fails does not stop
 // the later ones, whose work (saving buffered records) matters more than a clean exit code.
 //
-//  1. HTTP: stop accepting, let in-flight requests finish.
-//  2. Database: close the pool, now that nothing uses it.
+//  1. HTTP: stop accepting, let in-flight requests finish (and record their calls).
+//  2. Fake ERP, if running: nothing calls it any more.
+//  3. Integration buffer: write every record still in memory (spill them if it cannot).
+//  4. Database: close the pool, now that nothing uses it.
 func (a *App) shutdown(srv *http.Server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -93,6 +143,8 @@ func (a *App) shutdown(srv *http.Server) error {
 		stop func(context.Context) error
 	}{
 		{"http server", srv.Shutdown},
+		{"fake erp", a.closeFakeERP},
+		{"integration buffer", a.buffer.Close},
 		{"database", func(context.Context) error { return database.Close(a.db) }},
 	}
 	var errs []error
@@ -107,5 +159,16 @@ func (a *App) shutdown(srv *http.Server) error {
 	return errors.Join(errs...)
 }
 
+func (a *App) closeFakeERP(ctx context.Context) error {
+	if a.fakeERP == nil {
+		return nil
+	}
+	return a.fakeERP.Close(ctx)
+}
+
 // Close releases what New opened, for callers that never Serve (tests, one-off commands).
-func (a *App) Close() error { return database.Close(a.db) }
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(a.closeFakeERP(ctx), a.buffer.Close(ctx), database.Close(a.db))
+}

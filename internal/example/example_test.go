@@ -2,6 +2,7 @@ package example_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/apitemplate/server/internal/config"
 	"github.com/apitemplate/server/internal/example"
+	"github.com/apitemplate/server/internal/integration"
 	"github.com/apitemplate/server/internal/normalize"
 	"github.com/apitemplate/server/internal/server"
 )
@@ -32,8 +34,19 @@ func newServer(t testing.TB, env string) *echo.Echo {
 	cfg.BodyLimit = 1 << 10 // small, so the 413 case needs no megabyte body
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r := &normalize.Responder{Development: cfg.IsDevelopment(), Logger: log}
-	return server.New(cfg, log, example.New(r))
+	erp, err := example.StartFakeERP("test-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { erp.Close(context.Background()) })
+	client := integration.NewClient(discard{}, integration.Options{Service: "erp"})
+	return server.New(cfg, log, example.New(r, &example.ERP{URL: erp.URL, Token: "test-token", Client: client}))
 }
+
+// discard drops records: these tests are about envelopes; orders_test.go checks the records.
+type discard struct{}
+
+func (discard) Add(*integration.Request) {}
 
 type request struct {
 	method, path, body, contentType string
@@ -89,6 +102,9 @@ var envelopeCases = []struct {
 	{"body_too_large", request{method: "POST", path: "/api/v1/users", body: `{"username":"` + strings.Repeat("a", 2048) + `"}`, contentType: jsonCT}},
 	{"wrong_content_type", request{method: "POST", path: "/api/v1/users", body: `<user/>`, contentType: "application/xml"}},
 	{"unknown_route", request{method: "GET", path: "/api/v1/nope"}},
+	{"create_order", request{method: "POST", path: "/api/v1/orders", body: `{"order_id":"A-1001","items":[{"sku":"X1","qty":2}]}`, contentType: jsonCT}},
+	{"create_order_rejected_by_erp", request{method: "POST", path: "/api/v1/orders", body: `{"order_id":"A-1002","items":[]}`, contentType: jsonCT}},
+	{"create_order_missing_order_id", request{method: "POST", path: "/api/v1/orders", body: `{"items":[{"sku":"X1"}]}`, contentType: jsonCT}},
 	{"problem_json", request{method: "POST", path: "/api/v1/signup", body: `{}`, contentType: jsonCT, header: map[string]string{"Accept": "application/problem+json"}}},
 }
 

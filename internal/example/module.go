@@ -19,13 +19,14 @@ import (
 // Module holds the example's dependencies.
 type Module struct {
 	r        *normalize.Responder
+	erp      *ERP
 	users    *userStore
 	bookings atomic.Int64 // last booking number handed out
 }
 
-// New returns the example module.
-func New(r *normalize.Responder) *Module {
-	return &Module{r: r, users: newUserStore()}
+// New returns the example module; erp is where POST /api/v1/orders sends orders.
+func New(r *normalize.Responder, erp *ERP) *Module {
+	return &Module{r: r, erp: erp, users: newUserStore()}
 }
 
 // Routes registers the example's routes. A route is registered only for the methods it
@@ -36,6 +37,7 @@ func (m *Module) Routes(e *echo.Echo) {
 	g.GET("/users/:id", normalize.Handle(m.r, m.getUser))
 	g.POST("/bookings", normalize.Handle(m.r, m.createBooking))
 	g.POST("/signup", normalize.Handle(m.r, m.signup, normalize.Status(http.StatusCreated)))
+	g.POST("/orders", normalize.Handle(m.r, m.createOrder, normalize.Status(http.StatusCreated), normalize.Message("Order sent to the ERP")))
 
 	// The seed's case: a route reachable by GET and POST whose handler only accepts POST.
 	legacy := normalize.Handle(m.r, m.legacy, normalize.Method(http.MethodPost), normalize.Message("Legacy action accepted"))

@@ -129,10 +129,14 @@ func (h *Handler) problem(c echo.Context, id string, e *Error) *problem {
 }
 
 func traceback(e *Error) string {
-	if e.cause == nil {
-		return e.Stack()
+	stack := e.Stack()
+	switch {
+	case e.cause == nil:
+		return stack
+	case stack == "":
+		return e.Error()
 	}
-	return e.Error() + "\n\n" + e.Stack()
+	return e.Error() + "\n\n" + stack
 }
 
 // log writes one line per failed request. Server errors carry the real error, its code and

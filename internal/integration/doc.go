@@ -8,9 +8,11 @@
 // The parts, one file each:
 //   - request.go: the Request record (table integration_requests) and its statuses.
 //   - redact.go: the Redactor that masks secrets in headers, URLs and bodies.
-//   - transport.go: an http.RoundTripper and *http.Client that record every outbound call.
+//   - transport.go, capture.go: an http.RoundTripper and *http.Client that record every
+//     outbound call, and the capped, decoded, redacted copy of each body.
 //   - context.go: per-call details (service, reference, owner) carried in a context.
 //   - inbound.go: an Echo middleware recording calls third parties make to us.
-//   - buffer.go, store.go: the deferred buffer and its batched writes.
+//   - buffer.go, store.go: the deferred buffer and its batched writes (COPY on PostgreSQL).
+//   - spill.go: records the buffer could not store at shutdown, kept on disk and replayed.
 //   - log.go: synchronous records (Frappe's create_request_log) and status changes.
 package integration

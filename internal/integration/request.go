@@ -1,7 +1,8 @@
 package integration
 
 import (
-	"encoding/json"
+	"database/sql/driver"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,31 +24,76 @@ const (
 // redirect hop or retry is its own Request with a higher Attempt), or one inbound webhook.
 // Column names are fixed: operators query them with SQL.
 type Request struct {
-	ID                 string          `gorm:"column:id;primaryKey" json:"id"`
-	Service            string          `gorm:"column:service" json:"service"`
-	IsRemoteRequest    bool            `gorm:"column:is_remote_request" json:"is_remote_request"`
-	RequestDescription string          `gorm:"column:request_description" json:"request_description"`
-	RequestID          string          `gorm:"column:request_id" json:"request_id"`
-	Status             Status          `gorm:"column:status" json:"status"`
-	Method             string          `gorm:"column:method" json:"method"`
-	URL                string          `gorm:"column:url" json:"url"`
-	RequestHeaders     json.RawMessage `gorm:"column:request_headers;type:jsonb" json:"request_headers,omitempty"`
-	Data               *string         `gorm:"column:data" json:"data"`
-	ResponseHeaders    json.RawMessage `gorm:"column:response_headers;type:jsonb" json:"response_headers,omitempty"`
-	Output             *string         `gorm:"column:output" json:"output"`
-	Error              *string         `gorm:"column:error" json:"error"`
-	StatusCode         *int            `gorm:"column:status_code" json:"status_code"`
-	DurationMS         *float64        `gorm:"column:duration_ms" json:"duration_ms"`
-	Attempt            int             `gorm:"column:attempt" json:"attempt"`
-	ReferenceType      string          `gorm:"column:reference_type" json:"reference_type"`
-	ReferenceID        string          `gorm:"column:reference_id" json:"reference_id"`
-	Owner              string          `gorm:"column:owner" json:"owner"`
-	DataTruncated      bool            `gorm:"column:data_truncated" json:"data_truncated"`
-	DataSize           int64           `gorm:"column:data_size" json:"data_size"`
-	OutputTruncated    bool            `gorm:"column:output_truncated" json:"output_truncated"`
-	OutputSize         int64           `gorm:"column:output_size" json:"output_size"`
-	CreatedAt          time.Time       `gorm:"column:created_at" json:"created_at"`
-	UpdatedAt          time.Time       `gorm:"column:updated_at" json:"updated_at"`
+	ID                 string    `gorm:"column:id;primaryKey" json:"id"`
+	Service            string    `gorm:"column:service" json:"service"`
+	IsRemoteRequest    bool      `gorm:"column:is_remote_request" json:"is_remote_request"`
+	RequestDescription string    `gorm:"column:request_description" json:"request_description"`
+	RequestID          string    `gorm:"column:request_id" json:"request_id"`
+	Status             Status    `gorm:"column:status" json:"status"`
+	Method             string    `gorm:"column:method" json:"method"`
+	URL                string    `gorm:"column:url" json:"url"`
+	RequestHeaders     JSON      `gorm:"column:request_headers;type:jsonb" json:"request_headers,omitempty"`
+	Data               *string   `gorm:"column:data" json:"data"`
+	ResponseHeaders    JSON      `gorm:"column:response_headers;type:jsonb" json:"response_headers,omitempty"`
+	Output             *string   `gorm:"column:output" json:"output"`
+	Error              *string   `gorm:"column:error" json:"error"`
+	StatusCode         *int      `gorm:"column:status_code" json:"status_code"`
+	DurationMS         *float64  `gorm:"column:duration_ms" json:"duration_ms"`
+	Attempt            int       `gorm:"column:attempt" json:"attempt"`
+	ReferenceType      string    `gorm:"column:reference_type" json:"reference_type"`
+	ReferenceID        string    `gorm:"column:reference_id" json:"reference_id"`
+	Owner              string    `gorm:"column:owner" json:"owner"`
+	DataTruncated      bool      `gorm:"column:data_truncated" json:"data_truncated"`
+	DataSize           int64     `gorm:"column:data_size" json:"data_size"`
+	OutputTruncated    bool      `gorm:"column:output_truncated" json:"output_truncated"`
+	OutputSize         int64     `gorm:"column:output_size" json:"output_size"`
+	CreatedAt          time.Time `gorm:"column:created_at" json:"created_at"`
+	UpdatedAt          time.Time `gorm:"column:updated_at" json:"updated_at"`
+}
+
+// JSON is a JSON document column: JSONB on PostgreSQL, TEXT on SQLite. It scans from either
+// (json.RawMessage scans only from bytes, which SQLite's TEXT is not) and is written as text.
+type JSON []byte
+
+// Scan implements sql.Scanner.
+func (j *JSON) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*j = nil
+	case []byte:
+		*j = append(JSON(nil), v...)
+	case string:
+		*j = JSON(v)
+	default:
+		return fmt.Errorf("integration.JSON: cannot scan %T", src)
+	}
+	return nil
+}
+
+// Value implements driver.Valuer.
+func (j JSON) Value() (driver.Value, error) {
+	if len(j) == 0 {
+		return nil, nil
+	}
+	return string(j), nil
+}
+
+// MarshalJSON writes the document as it is (null when empty).
+func (j JSON) MarshalJSON() ([]byte, error) {
+	if len(j) == 0 {
+		return []byte("null"), nil
+	}
+	return j, nil
+}
+
+// UnmarshalJSON keeps the document as it is.
+func (j *JSON) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*j = nil
+		return nil
+	}
+	*j = append(JSON(nil), b...)
+	return nil
 }
 
 // TableName fixes the table name, whatever gorm's naming strategy.

@@ -191,7 +191,7 @@ func (c *call) record(resp *http.Response, callErr error, respBody ...*capture) 
 	return r
 }
 
-func headerJSON(h http.Header) json.RawMessage {
+func headerJSON(h http.Header) JSON {
 	if len(h) == 0 {
 		return nil
 	}

@@ -1,0 +1,231 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/apitemplate/server/internal/database/dbtest"
+)
+
+func spillFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	all, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+func TestSpillRecordRoundTrip(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(-1)
+	tests := []struct {
+		name string
+		r    *Request
+	}{
+		{"every column", fullRequest("full")},
+		{"nil pointers and headers", &Request{ID: "nils", CreatedAt: time.Now().UTC()}},
+		{"empty strings are not NULL", &Request{ID: "empty", Data: new(""), Output: new(""), Error: new("")}},
+		{"invalid JSON headers kept as they are", &Request{ID: "badjson", RequestHeaders: JSON(`{"a":`)}},
+		{"infinite duration", &Request{ID: "inf", DurationMS: &inf}},
+		{"text with NUL and newlines", &Request{ID: "nul", Data: new("a\x00b\nc\r\n")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			line, err := json.Marshal(newSpillRecord(tt.r))
+			if err != nil {
+				t.Fatalf("encode: %v", err)
+			}
+			if bytes.ContainsAny(line, "\n\r") {
+				t.Errorf("encoded record spans lines: %s", line)
+			}
+			var rec spillRecord
+			if err := json.Unmarshal(line, &rec); err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			got, err := rec.request()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *tt.r
+			for _, r := range []*Request{got, &want} { // compare instants: JSON keeps offsets, not zone names
+				r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+			}
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("round trip of %s:\n got %+v\nwant %+v", line, got, tt.r)
+			}
+		})
+	}
+	t.Run("NaN duration", func(t *testing.T) {
+		line, err := json.Marshal(newSpillRecord(&Request{ID: "nan", DurationMS: &nan}))
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		var rec spillRecord
+		json.Unmarshal(line, &rec)
+		got, err := rec.request()
+		if err != nil || got.DurationMS == nil || !math.IsNaN(*got.DurationMS) {
+			t.Errorf("NaN duration after round trip = %v, %v; want NaN", got.DurationMS, err)
+		}
+	})
+}
+
+// TestSpillAndReplay: a shutdown during an outage spills what it could not store; the next
+// process replays it into the database, every row once, and removes the file.
+func TestSpillAndReplay(t *testing.T) {
+	viaProxy, direct, proxy := outagePostgres(t)
+	dir := filepath.Join(t.TempDir(), "spill")
+	a := NewBuffer(viaProxy, BufferConfig{SpillDir: dir, RetryMin: 10 * time.Millisecond})
+	a.Start()
+	proxy.down()
+
+	var want []Request
+	add := func(r *Request) {
+		a.Add(r)
+		want = append(want, *r) // Add has filled the defaults
+	}
+	add(fullRequest("s-full"))
+	for i := range 24 {
+		add(&Request{ID: fmt.Sprintf("s-%02d", i), Data: new("x")})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := a.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "25 records not stored, spilled to") {
+		t.Fatalf("Close = %v; want an error saying 25 records were spilled", err)
+	}
+	s := a.Stats()
+	checkAccounting(t, s)
+	if s.Spilled != 25 || s.Pending != 0 || s.Stored != 0 {
+		t.Errorf("stats %+v; want 25 spilled, nothing pending or stored", s)
+	}
+	files := spillFiles(t, dir)
+	if len(files) != 1 || !strings.HasSuffix(files[0], spillExt) {
+		t.Fatalf("spill directory holds %v; want one %s file", files, spillExt)
+	}
+	if fi, err := os.Stat(files[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("spill file mode = %v, %v; want -rw-------", fi.Mode(), err)
+	}
+
+	// Still down: the file stays.
+	b := NewBuffer(viaProxy, BufferConfig{SpillDir: dir})
+	if n, err := b.Replay(context.Background()); err == nil || n != 0 {
+		t.Errorf("Replay with the database down = %d, %v; want 0, an error", n, err)
+	}
+	if got := spillFiles(t, dir); len(got) != 1 {
+		t.Errorf("after a failed replay the directory holds %v; want the file kept", got)
+	}
+
+	proxy.up(t)
+	if n, err := b.Replay(context.Background()); err != nil || n != 25 {
+		t.Fatalf("Replay = %d, %v; want 25, nil", n, err)
+	}
+	if got := spillFiles(t, dir); len(got) != 0 {
+		t.Errorf("after replay the directory holds %v; want nothing", got)
+	}
+	stored := rowsByID(t, direct)
+	if len(stored) != len(want) {
+		t.Errorf("stored %d rows; want %d", len(stored), len(want))
+	}
+	for _, w := range want {
+		sameRequest(t, stored[w.ID], w)
+	}
+	s = b.Stats()
+	checkAccounting(t, s)
+	if s.Produced != 25 || s.Stored != 25 {
+		t.Errorf("replaying buffer stats %+v; want 25 produced and stored", s)
+	}
+	if n, err := b.Replay(context.Background()); err != nil || n != 0 {
+		t.Errorf("second Replay = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestReplayAfterCrash: a process that stored a file's records but crashed before removing the
+// file replays it again; the rows are found already stored, not written twice nor failed.
+func TestReplayAfterCrash(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		dir := t.TempDir()
+		a := NewBuffer(db, BufferConfig{SpillDir: dir})
+		for i := range 10 {
+			a.Add(&Request{ID: fmt.Sprint(i)})
+		}
+		if n, _, err := a.spill(); err != nil || n != 10 {
+			t.Fatalf("spill = %d, %v; want 10, nil", n, err)
+		}
+		path := spillFiles(t, dir)[0]
+		saved, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := NewBuffer(db, BufferConfig{SpillDir: dir})
+		if n, err := b.Replay(context.Background()); err != nil || n != 10 {
+			t.Fatalf("Replay = %d, %v; want 10, nil", n, err)
+		}
+		os.WriteFile(path, saved, 0o600) // as if the removal had not happened
+		if n, err := b.Replay(context.Background()); err != nil || n != 10 {
+			t.Errorf("Replay again = %d, %v; want 10 (found stored), nil", n, err)
+		}
+		if got := rowCount(t, db); got != 10 {
+			t.Errorf("rows = %d; want 10", got)
+		}
+		if s := b.Stats(); s.Failed != 0 {
+			t.Errorf("Failed = %d; want 0", s.Failed)
+		}
+	})
+}
+
+// TestCloseExpiredContextSpills: with no time left Close does not touch the database; it
+// spills, and a new buffer's background goroutine replays the file on Start.
+func TestCloseExpiredContextSpills(t *testing.T) {
+	db := dbtest.SQLite(t)
+	dir := t.TempDir()
+	a := NewBuffer(db, BufferConfig{SpillDir: dir})
+	for i := range 5 {
+		a.Add(&Request{ID: fmt.Sprint(i)})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.Close(ctx); err == nil || !strings.Contains(err.Error(), "5 records not stored, spilled") {
+		t.Fatalf("Close = %v; want an error saying 5 records were spilled", err)
+	}
+	if got := rowCount(t, db); got != 0 {
+		t.Errorf("rows after Close = %d; want 0", got)
+	}
+
+	b := NewBuffer(db, BufferConfig{SpillDir: dir})
+	b.Start()
+	t.Cleanup(func() { b.Close(context.Background()) })
+	eventually(t, 10*time.Second, "Start to replay the spill file", func() bool {
+		return b.Stats().Stored == 5 && len(spillFiles(t, dir)) == 0
+	})
+	if got := rowCount(t, db); got != 5 {
+		t.Errorf("rows after replay = %d; want 5", got)
+	}
+}
+
+func TestReplayCorruptFileIsKept(t *testing.T) {
+	db := dbtest.SQLite(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, spillPrefix+"20240101T000000.000000000Z-00000000"+spillExt)
+	os.WriteFile(path, []byte(`{"id":"ok-1"}`+"\n"+`{"id":`), 0o600)
+	b := NewBuffer(db, BufferConfig{SpillDir: dir})
+	_, err := b.Replay(context.Background())
+	var rerr *replayError
+	if !errors.As(err, &rerr) {
+		t.Errorf("Replay of a truncated file = %v; want a replay error", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("corrupt spill file removed: %v", err)
+	}
+}
