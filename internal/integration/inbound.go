@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -24,9 +25,11 @@ func Inbound(sink Sink, opts Options) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			call := &call{t: t, req: req, start: time.Now()}
+			var tee *teeBody
 			if req.Body != nil && req.Body != http.NoBody {
 				call.reqBody = &capture{limit: opts.BodyCap}
-				req.Body = &teeBody{rc: req.Body, c: call.reqBody}
+				tee = &teeBody{rc: req.Body, c: call.reqBody}
+				req.Body = tee
 			}
 			w := &captureWriter{ResponseWriter: c.Response().Writer, c: capture{limit: opts.BodyCap}}
 			c.Response().Writer = w
@@ -36,6 +39,10 @@ func Inbound(sink Sink, opts Options) echo.MiddlewareFunc {
 				// Write the error now, through the capture, so the record holds the answer the
 				// third party got. Echo's second call to the error handler is then a no-op.
 				c.Error(err)
+			}
+			if tee != nil {
+				// A handler that answers without reading the body still gets it recorded.
+				io.CopyN(io.Discard, tee, opts.BodyCap)
 			}
 			// The handler may have labelled the call (WithReference) on its request's context.
 			call.req = c.Request()

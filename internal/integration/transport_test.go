@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -429,3 +430,5 @@ func TestReadErrorFinishesTheRecord(t *testing.T) {
 		t.Errorf("record = %s %q output %q; want Failed with the read error and the partial body", r.Status, deref(r.Error), deref(r.Output))
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
