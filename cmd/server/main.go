@@ -3,6 +3,8 @@
 //	server            serve HTTP on HTTP_ADDR until SIGINT or SIGTERM
 //	server migrate    apply pending database migrations and exit
 //	server errors     print the error catalog as Markdown (docs/errors.md)
+//	server jobs list  print the scheduled jobs with their next run
+//	server jobs run NAME  run one job once and exit (0 also when another instance holds its lock)
 //
 // Configuration comes from the environment (see internal/config and configs/).
 package main
@@ -39,7 +41,10 @@ const usage = `usage: server [command]
 commands:
   (none)     serve HTTP until SIGINT or SIGTERM
   migrate    apply pending database migrations and exit
-  errors     print the error catalog as Markdown`
+  errors     print the error catalog as Markdown
+  jobs list  print the scheduled jobs with their next run
+  jobs run NAME
+             run one job once and exit`
 
 // run is main without the process: tests call it with their own context, arguments,
 // environment and output.
@@ -51,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cmd == "errors" {
 		return httperr.WriteMarkdown(stdout, httperr.Catalog())
 	}
-	if cmd != "" && cmd != "migrate" && cmd != "serve" {
+	if cmd != "" && cmd != "migrate" && cmd != "serve" && cmd != "jobs" {
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
 
@@ -61,8 +66,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := newLogger(cfg, stdout)
 
-	if cmd == "migrate" {
+	switch cmd {
+	case "migrate":
 		return migrate(ctx, cfg, log)
+	case "jobs":
+		return app.RunJobsCommand(ctx, cfg, log, args[1:], stdout)
 	}
 	log.Info("starting", "config", cfg)
 	a, err := app.New(ctx, cfg, log)

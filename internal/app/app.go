@@ -20,6 +20,7 @@ import (
 	"github.com/apitemplate/server/internal/example"
 	"github.com/apitemplate/server/internal/health"
 	"github.com/apitemplate/server/internal/integration"
+	"github.com/apitemplate/server/internal/jobs"
 	"github.com/apitemplate/server/internal/normalize"
 	"github.com/apitemplate/server/internal/server"
 )
@@ -30,6 +31,7 @@ type App struct {
 	log     *slog.Logger
 	db      *gorm.DB
 	buffer  *integration.Buffer
+	jobs    *jobs.Scheduler
 	fakeERP *example.FakeERP // nil when EXAMPLE_ERP_URL names a real ERP
 	echo    *echo.Echo
 }
@@ -51,6 +53,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a := &App{cfg: cfg, log: log, db: db}
 	if err := a.startIntegrationLog(); err != nil {
 		database.Close(db)
+		return nil, err
+	}
+	if a.jobs, err = newScheduler(cfg, db, a.buffer, log); err != nil {
+		a.Close()
 		return nil, err
 	}
 	erp, err := a.exampleERP()
@@ -113,6 +119,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	a.echo.Server = srv
+	if a.cfg.Jobs.Enabled {
+		a.jobs.Start()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	a.log.Info("listening", "addr", ln.Addr().String(), "env", a.cfg.Env, "database", a.db.Dialector.Name())
@@ -133,8 +142,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 //
 //  1. HTTP: stop accepting, let in-flight requests finish (and record their calls).
 //  2. Fake ERP, if running: nothing calls it any more.
-//  3. Integration buffer: write every record still in memory (spill them if it cannot).
-//  4. Database: close the pool, now that nothing uses it.
+//  3. Jobs: no new runs; running ones are cancelled and waited for.
+//  4. Integration buffer: write every record still in memory (spill them if it cannot). It
+//     comes after the jobs, so no flush job competes with the final flush.
+//  5. Database: close the pool, now that nothing uses it.
 func (a *App) shutdown(srv *http.Server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -144,6 +155,7 @@ func (a *App) shutdown(srv *http.Server) error {
 	}{
 		{"http server", srv.Shutdown},
 		{"fake erp", a.closeFakeERP},
+		{"jobs", a.jobs.Stop},
 		{"integration buffer", a.buffer.Close},
 		{"database", func(context.Context) error { return database.Close(a.db) }},
 	}
