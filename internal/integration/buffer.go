@@ -167,6 +167,7 @@ func (b *Buffer) Add(r *Request) {
 	}
 	fillDefaults(r, time.Now())
 	size := r.size()
+	r.cachedSize = size // the record's account, unchanged when a deferred build fills it in
 
 	b.mu.Lock()
 	b.stats.Produced++
@@ -256,6 +257,7 @@ func (b *Buffer) Flush(ctx context.Context) (int, error) {
 		if len(batch) == 0 {
 			break // drops took what was waiting
 		}
+		materialize(batch)
 		remaining -= len(batch)
 		wctx, cancel := context.WithTimeout(ctx, b.cfg.WriteTimeout)
 		res := writeRows(wctx, b.db, batch)
@@ -269,6 +271,21 @@ func (b *Buffer) Flush(ctx context.Context) (int, error) {
 		}
 	}
 	return stored, nil
+}
+
+// addDeferred buffers a record whose costly fields build fills in later: on the flusher, just
+// before the record is written or spilled, not on the caller's goroutine (see Transport).
+func (b *Buffer) addDeferred(r *Request, build func(*Request)) {
+	r.build = build
+	b.Add(r)
+}
+
+// materialize runs the deferred builds of a batch taken for writing or spilling. It runs
+// without b.mu, so Add never waits for it.
+func materialize(batch []*Request) {
+	for _, r := range batch {
+		r.materialize()
+	}
 }
 
 // take moves up to n of the oldest waiting records to the in-flight set.

@@ -24,9 +24,10 @@ type capture struct {
 	total int64
 }
 
-func (c *capture) write(p []byte) {
+// Write implements io.Writer; it never fails.
+func (c *capture) Write(p []byte) (int, error) {
 	if len(p) == 0 {
-		return
+		return 0, nil
 	}
 	c.mu.Lock()
 	if room := c.limit - int64(len(c.buf)); room > 0 {
@@ -34,6 +35,38 @@ func (c *capture) write(p []byte) {
 	}
 	c.total += int64(len(p))
 	c.mu.Unlock()
+	return len(p), nil
+}
+
+// replay captures a request body through req.GetBody, without touching req.Body; nil when
+// the request has no GetBody (a stream), whose body must be tee'd instead.
+func replay(req *http.Request, limit int64) *capture {
+	if req.GetBody == nil {
+		return nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil
+	}
+	defer body.Close()
+	c := &capture{limit: limit}
+	if req.ContentLength > 0 {
+		c.buf = make([]byte, 0, min(req.ContentLength, limit))
+	}
+	if _, err := io.Copy(c, body); err != nil {
+		return nil
+	}
+	return c
+}
+
+// captured is how many bytes c holds (0 for a nil capture).
+func (c *capture) captured() int64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(cap(c.buf))
 }
 
 // text turns the captured bytes into what is stored: decoded if the body is still
@@ -55,8 +88,8 @@ func (c *capture) text(h http.Header, declared int64, red *Redactor, s *Secrets)
 		raw = decoded
 		truncated = truncated || !complete
 	}
-	if isBinary(contentType, raw, truncated) {
-		mediaType, _, _ := mime.ParseMediaType(contentType)
+	mediaType, _, _ := mime.ParseMediaType(contentType)
+	if isBinary(mediaType, raw, truncated) {
 		if mediaType == "" {
 			mediaType = "unknown type"
 		}
@@ -92,10 +125,10 @@ func decode(raw []byte, encoding string, limit int64) (out []byte, complete bool
 	return out, err == nil
 }
 
-// isBinary reports whether a body should be stored as a placeholder: media types that are
-// never text, or bytes that are not UTF-8 (ignoring a rune cut at the end of a capture).
-func isBinary(contentType string, b []byte, truncated bool) bool {
-	mediaType, _, _ := mime.ParseMediaType(contentType)
+// isBinary reports whether a body should be stored as a placeholder: media types (as
+// mediaTypeOf returns them) that are never text, or bytes that are not UTF-8 (ignoring a rune
+// cut at the end of a capture).
+func isBinary(mediaType string, b []byte, truncated bool) bool {
 	switch {
 	case strings.HasPrefix(mediaType, "text/"),
 		strings.Contains(mediaType, "json"), strings.Contains(mediaType, "xml"),

@@ -24,7 +24,7 @@ func Inbound(sink Sink, opts Options) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			call := &call{t: t, req: req, start: time.Now()}
+			call := &call{t: t, req: req, start: time.Now(), inbound: true}
 			var tee *teeBody
 			if req.Body != nil && req.Body != http.NoBody {
 				call.reqBody = &capture{limit: opts.BodyCap}
@@ -51,20 +51,10 @@ func Inbound(sink Sink, opts Options) echo.MiddlewareFunc {
 				Status:     http.StatusText(c.Response().Status),
 				Header:     c.Response().Header(),
 			}
-			call.finishInbound(resp, err, &w.c)
+			call.finish(resp, err, &w.c)
 			return err
 		}
 	}
-}
-
-func (c *call) finishInbound(resp *http.Response, handlerErr error, body *capture) {
-	c.once.Do(func() {
-		r := c.record(resp, handlerErr, body)
-		r.IsRemoteRequest = true
-		// A server request's URL is only the path; store what the third party called.
-		r.URL = c.t.opts.Redactor.URL(requestURL(c.req), nil)
-		c.t.sink.Add(r)
-	})
 }
 
 // requestURL rebuilds the absolute URL the third party called.
@@ -84,7 +74,7 @@ type captureWriter struct {
 
 func (w *captureWriter) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
-	w.c.write(p[:n])
+	w.c.Write(p[:n])
 	return n, err
 }
 

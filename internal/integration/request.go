@@ -49,6 +49,22 @@ type Request struct {
 	OutputSize         int64     `gorm:"column:output_size" json:"output_size"`
 	CreatedAt          time.Time `gorm:"column:created_at" json:"created_at"`
 	UpdatedAt          time.Time `gorm:"column:updated_at" json:"updated_at"`
+
+	// build, when set, fills in the costly fields (redacted headers and bodies). The
+	// Transport leaves it to the Buffer, which runs it before a record is written or spilled.
+	build func(*Request)
+	// sizeHint is the memory a record holds while build is pending (its captured bytes);
+	// size uses it, and the Buffer keeps the size it accounted at Add in cachedSize.
+	sizeHint   int64
+	cachedSize int64
+}
+
+// materialize runs a pending build, once.
+func (r *Request) materialize() {
+	if b := r.build; b != nil {
+		r.build = nil
+		b(r)
+	}
 }
 
 // JSON is a JSON document column: JSONB on PostgreSQL, TEXT on SQLite. It scans from either
@@ -112,6 +128,12 @@ func NewID() string {
 
 // size is the approximate memory a buffered Request holds, used for the buffer's byte bound.
 func (r *Request) size() int64 {
+	if r.cachedSize > 0 {
+		return r.cachedSize
+	}
+	if r.build != nil {
+		return r.sizeHint
+	}
 	n := int64(256) // struct, id, timestamps and small fields
 	n += int64(len(r.Service) + len(r.RequestDescription) + len(r.RequestID) + len(r.Method) + len(r.URL))
 	n += int64(len(r.RequestHeaders) + len(r.ResponseHeaders))

@@ -84,6 +84,7 @@ func (b *Buffer) spill() (n int, path string, err error) {
 	n = b.queue.len()
 	b.mu.Unlock()
 	rows, bytes := b.take(n)
+	materialize(rows) // redacted before anything reaches the disk
 	path, err = writeSpillFile(b.cfg.SpillDir, rows)
 
 	b.mu.Lock()

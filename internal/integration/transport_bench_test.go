@@ -1,0 +1,382 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mccutchen/go-httpbin/v2/httpbin"
+	"gorm.io/gorm"
+
+	"github.com/apitemplate/server/internal/database/dbtest"
+)
+
+// benchCallBody is the JSON a call posts: about 500 bytes, with a "password" field that the
+// recorder must redact, in the request and in go-httpbin's echo of it.
+var benchCallBody = func() []byte {
+	var b strings.Builder
+	b.WriteString(`{"order_id":"SO-10042","customer":{"email":"jane.doe@example.com","name":"Jane Doe"},`)
+	b.WriteString(`"password":"hunter2-correct-horse-battery","currency":"EUR","lines":[`)
+	for j := 0; b.Len() < 470; j++ {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"sku":"SKU-%05d","qty":%d,"price":"%d.%02d"}`, j*7919%99991, j+1, 10+j*7, j)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}()
+
+// flushThreshold is the server's default (config: INTEGRATION_FLUSH_THRESHOLD).
+const flushThreshold = 1_000
+
+const benchCallToken = "Bearer sk_live_4f9a1c2e8b7d6a5f4e3d2c1b"
+
+// discardSink drops records: recording-discard measures the transport without the Buffer.
+type discardSink struct{}
+
+func (discardSink) Add(*Request) {}
+
+// callBench is what BenchmarkCall's variants share: one go-httpbin upstream, one database,
+// and one client per variant, each with its own cloned http.DefaultTransport (its own
+// connection pool).
+type callBench struct {
+	ctx  context.Context
+	url  string
+	db   *gorm.DB
+	buf  *Buffer
+	red  *Redactor
+	bare *http.Client // also the client of sync-insert-postgres
+	rec  *http.Client // recording to buf
+	disc *http.Client // recording to discardSink
+}
+
+func newCallBench(b *testing.B) *callBench {
+	db := dbtest.Postgres(b)
+	up := httptest.NewServer(httpbin.New().Handler())
+	b.Cleanup(up.Close)
+	ctx, cancel := context.WithCancel(context.Background()) // cancelable, as a server request's
+	b.Cleanup(cancel)
+
+	// The server's Buffer: background flushes at FlushThreshold, bounds far above what the
+	// benchmark produces, so nothing is dropped.
+	buf := NewBuffer(db, BufferConfig{
+		MaxEntries: 1_000_000, MaxBytes: 1 << 30, FlushThreshold: flushThreshold,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	buf.Start()
+	b.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
+		defer ccancel()
+		if err := buf.Close(cctx); err != nil {
+			b.Errorf("close buffer: %v", err)
+		}
+		if s := buf.Stats(); s.Dropped != 0 || s.Failed != 0 || s.Stored != s.Produced {
+			b.Errorf("buffer stats %+v; want every record stored", s)
+		}
+	})
+
+	clone := func() *http.Transport { return http.DefaultTransport.(*http.Transport).Clone() }
+	opts := Options{Service: "httpbin", Description: "echo order"}
+	return &callBench{
+		ctx:  ctx,
+		url:  up.URL + "/anything",
+		db:   db,
+		buf:  buf,
+		red:  NewRedactor(DefaultRedactConfig()),
+		bare: &http.Client{Transport: clone()},
+		rec:  &http.Client{Transport: NewTransport(clone(), buf, opts)},
+		disc: &http.Client{Transport: NewTransport(clone(), discardSink{}, opts)},
+	}
+}
+
+// call makes one call as an application would: a JSON POST with a bearer token, the whole
+// response read, the body closed.
+func (e *callBench) call(tb testing.TB, c *http.Client) *http.Request {
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.url, bytes.NewReader(benchCallBody))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", benchCallToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(out) == 0 {
+		tb.Fatalf("POST /anything = %d, %d bytes, %v", resp.StatusCode, len(out), err)
+	}
+	return req
+}
+
+// syncInsert is the seed's way, Frappe's create_request_log: a bare call, then one INSERT
+// (committed) of the same request data, redacted the same way, before the caller goes on.
+func (e *callBench) syncInsert(tb testing.TB) {
+	req := e.call(tb, e.bare)
+	var s Secrets
+	headers, err := json.Marshal(e.red.Header(req.Header, &s))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data := e.red.Body(benchCallBody, req.Header.Get("Content-Type"), &s)
+	_, err = CreateRequestLog(e.ctx, e.db, data, LogOptions{
+		Service: "httpbin", Description: "echo order", Method: req.Method,
+		URL: e.red.URL(req.URL.String(), &s), RequestHeaders: json.RawMessage(headers),
+		Status: StatusCompleted,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// drain waits until the Buffer has written everything added so far (joining a background
+// flush in progress), so that one variant's database work does not run into another's timing.
+func (e *callBench) drain(tb testing.TB) {
+	if _, err := e.buf.Flush(e.ctx); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkCall measures what recording costs a caller, per call, against a loopback
+// go-httpbin (POST /anything, which echoes the request: about 500 bytes up, 2 KiB down, the
+// token and the password in the echo). The upstream runs in this process, so its CPU and
+// allocations are in every variant. Each call: a JSON POST with a bearer token, the whole
+// response read, the body closed.
+//
+//   - bare: http.Client over a cloned http.DefaultTransport.
+//   - recording: the server's path, NewTransport recording into a started Buffer on PostgreSQL
+//     that flushes in the background every FlushThreshold (1 000) records.
+//   - recording-discard: NewTransport into a sink that drops records: the transport alone.
+//   - sync-insert-postgres: bare call, then CreateRequestLog (one committed INSERT), the seed's.
+//   - interleaved: the ratios. Sub-benchmarks run one after another drift apart on a shared
+//     machine, so this one times the variants itself: 60 rounds of a block of calls per
+//     variant, rotating which goes first, reporting each variant's median ns/call and the
+//     median of the per-round ratios, in wall time and in this process's CPU time.
+//
+// Run it as
+//
+//	go test -run '^$' -bench BenchmarkCall ./internal/integration/
+//	go test -run '^$' -bench BenchmarkCall/interleaved ./internal/integration/  # ratios only
+func BenchmarkCall(b *testing.B) {
+	e := newCallBench(b)
+	for range 200 { // connections, pools and the upstream warm
+		e.call(b, e.bare)
+		e.call(b, e.rec)
+		e.call(b, e.disc)
+		e.syncInsert(b)
+	}
+	e.drain(b)
+
+	run := func(name string, fn func(testing.TB), after func(testing.TB)) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				fn(b)
+			}
+			if after != nil { // untimed: b.Loop stopped the timer
+				after(b)
+			}
+		})
+	}
+	run("bare", func(tb testing.TB) { e.call(tb, e.bare) }, nil)
+	run("recording", func(tb testing.TB) { e.call(tb, e.rec) }, e.drain)
+	run("recording-discard", func(tb testing.TB) { e.call(tb, e.disc) }, nil)
+	run("sync-insert-postgres", e.syncInsert, nil)
+
+	b.Run("interleaved", func(b *testing.B) {
+		// Short blocks, many rounds: the finer the interleaving, the better it cancels the
+		// drift of a shared machine.
+		const rounds = 60
+		const block = 250    // calls per variant per round, about 30 ms
+		const syncBlock = 50 // sync inserts are several times slower: fewer, for similar wall time
+		type variant struct {
+			name      string
+			calls     int
+			fn        func()
+			wall, cpu []float64 // ns per call, one per round
+		}
+		vs := []*variant{
+			{name: "bare", calls: block, fn: func() { e.call(b, e.bare) }},
+			{name: "recording", calls: block, fn: func() { e.call(b, e.rec) }},
+			{name: "discard", calls: block, fn: func() { e.call(b, e.disc) }},
+			{name: "sync", calls: syncBlock, fn: func() { e.syncInsert(b) }},
+		}
+		// The Buffer's writes are timed apart: once FlushThreshold records wait (so in batches
+		// of the server's size), right after the recording block that filled them, the
+		// benchmark waits for them to be stored (joining the background flush they started).
+		// That keeps them out of the other variants' blocks, and their cost per record is added
+		// to recording's as recording+drain: an upper bound, since in the server the caller does
+		// not wait for them.
+		var drainTime time.Duration
+		var recorded int
+		for range b.N {
+			for r := range rounds {
+				for k := range vs {
+					v := vs[(r+k)%len(vs)] // rotate which variant goes first
+					cpu0, start := processCPU(), time.Now()
+					for range v.calls {
+						v.fn()
+					}
+					wall, cpu := time.Since(start), processCPU()-cpu0
+					v.wall = append(v.wall, float64(wall.Nanoseconds())/float64(v.calls))
+					v.cpu = append(v.cpu, float64(cpu.Nanoseconds())/float64(v.calls))
+					if v.name == "recording" {
+						recorded += v.calls
+						if e.buf.Stats().Pending >= flushThreshold {
+							start := time.Now()
+							e.drain(b)
+							drainTime += time.Since(start)
+						}
+					}
+				}
+			}
+		}
+		e.drain(b) // the last partial batch, untimed: it is not a server-sized batch
+		drainPerCall := float64(drainTime.Nanoseconds()) / float64(recorded)
+		drained := make([]float64, len(vs[1].wall))
+		for i, w := range vs[1].wall {
+			drained[i] = w + drainPerCall
+		}
+		bare, rec, disc, sync := vs[0], vs[1], vs[2], vs[3]
+		ratio := func(num, den []float64) float64 { // median of the per-round ratios
+			rs := make([]float64, len(num))
+			for i := range num {
+				rs[i] = num[i] / den[i]
+			}
+			return median(rs)
+		}
+		m := map[string]float64{
+			"bare-ns/call":            median(bare.wall),
+			"recording-ns/call":       median(rec.wall),
+			"recording+drain-ns/call": median(drained),
+			"discard-ns/call":         median(disc.wall),
+			"sync-ns/call":            median(sync.wall),
+			"recording/bare":          ratio(rec.wall, bare.wall),
+			"recording+drain/bare":    ratio(drained, bare.wall),
+			"discard/bare":            ratio(disc.wall, bare.wall),
+			"sync/recording":          ratio(sync.wall, rec.wall),
+			"sync/recording+drain":    ratio(sync.wall, drained),
+			// Process CPU (this process: caller, upstream, GC, the Buffer's goroutine; not
+			// PostgreSQL), steadier than wall time when other processes share the machine.
+			"recording/bare-cpu": ratio(rec.cpu, bare.cpu),
+			"discard/bare-cpu":   ratio(disc.cpu, bare.cpu),
+		}
+		// What each approach adds to a bare call: the seed's insert-per-call against recording.
+		m["sync-added/recording-added"] = (m["sync-ns/call"] - m["bare-ns/call"]) / max(m["recording-ns/call"]-m["bare-ns/call"], 1)
+		m["sync-added/recording+drain-added"] = (m["sync-ns/call"] - m["bare-ns/call"]) / max(m["recording+drain-ns/call"]-m["bare-ns/call"], 1)
+		for unit, v := range m {
+			b.ReportMetric(v, unit)
+		}
+		b.ReportMetric(0, "ns/op") // a round is not a call: the metrics above are what counts
+		b.Logf("%d rounds x %d calls (sync %d), median ns/call: bare %.0f, recording %.0f (+drain %.0f), discard %.0f, sync %.0f",
+			rounds*b.N, block, syncBlock, m["bare-ns/call"], m["recording-ns/call"], m["recording+drain-ns/call"],
+			m["discard-ns/call"], m["sync-ns/call"])
+		b.Logf("recording/bare = %.3f (goal <= 1.05; +drain %.3f; cpu %.3f), discard/bare = %.3f (cpu %.3f), "+
+			"sync/recording = %.1f (goal >= 20; vs recording+drain %.1f)",
+			m["recording/bare"], m["recording+drain/bare"], m["recording/bare-cpu"], m["discard/bare"],
+			m["discard/bare-cpu"], m["sync/recording"], m["sync/recording+drain"])
+		b.Logf("added to a bare call: sync insert %.0f ns, recording %.0f ns (+drain %.0f ns): sync/recording = %.1f (+drain %.1f)",
+			m["sync-ns/call"]-m["bare-ns/call"], m["recording-ns/call"]-m["bare-ns/call"], m["recording+drain-ns/call"]-m["bare-ns/call"],
+			m["sync-added/recording-added"], m["sync-added/recording+drain-added"])
+	})
+}
+
+// processCPU is the user and system CPU time this process has used, all threads.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+func strOf(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return *p
+}
+
+// chanSink hands records over to a test.
+type chanSink chan *Request
+
+func (s chanSink) Add(r *Request) { s <- r }
+
+// opaqueBody hides its reader's type, so the Transport must tee it.
+type opaqueBody struct{ io.Reader }
+
+func (opaqueBody) Close() error { return nil }
+
+// TestReplayedBodyRecordsWhatTheTeeRecords: a request body the Transport captures through
+// GetBody (in-memory readers, which spare net/http a separate flush of the headers) is
+// recorded exactly as a body it tees.
+func TestReplayedBodyRecordsWhatTheTeeRecords(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte("ok"))
+	}))
+	defer up.Close()
+	sink := make(chanSink, 1)
+	client := &http.Client{Transport: NewTransport(up.Client().Transport, sink, Options{BodyCap: 1000})}
+	record := func(body io.Reader, size int64) *Request {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, up.URL, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = size
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return <-sink
+	}
+	long := "[" + strings.Repeat(`{"password":"hunter2-secret","é":"x"},`, 100) + "{}]" // cut by BodyCap
+	for _, text := range []string{string(benchCallBody), `{"password":"hunter2-secret"}`, long} {
+		for name, body := range map[string]func() io.Reader{
+			"bytes.Reader":   func() io.Reader { return bytes.NewReader([]byte(text)) },
+			"strings.Reader": func() io.Reader { return strings.NewReader(text) },
+			"bytes.Buffer":   func() io.Reader { return bytes.NewBufferString(text) },
+			"partly read": func() io.Reader {
+				r := strings.NewReader("0123456789" + text)
+				r.Read(make([]byte, 10))
+				return r
+			},
+		} {
+			got := record(body(), int64(len(text)))
+			want := record(opaqueBody{strings.NewReader(text)}, int64(len(text)))
+			if strOf(got.Data) != strOf(want.Data) || got.DataSize != want.DataSize || got.DataTruncated != want.DataTruncated {
+				t.Errorf("%s, %d bytes: data %q (size %d, truncated %v); teed: %q (size %d, truncated %v)", name, len(text),
+					strOf(got.Data), got.DataSize, got.DataTruncated, strOf(want.Data), want.DataSize, want.DataTruncated)
+			}
+			if strings.Contains(strOf(got.Data), "hunter2") {
+				t.Errorf("%s: secret stored: %q", name, strOf(got.Data))
+			}
+		}
+	}
+}
