@@ -37,16 +37,7 @@ func startServer(t *testing.T, env map[string]string) string {
 		done <- run(ctx, nil, func(k string) string { return vars[k] }, pw)
 		pw.Close()
 	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addr <- line.Addr
-			}
-		}
-	}()
+	addr := listenAddr(pr)
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -67,6 +58,22 @@ func startServer(t *testing.T, env map[string]string) string {
 		t.Fatalf("server did not log its address within 30s")
 	}
 	return ""
+}
+
+// listenAddr reads the server's JSON log lines from r and sends the address of its
+// "listening" line. It keeps reading to the end, so the server never blocks on its log.
+func listenAddr(r io.Reader) <-chan string {
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	return addr
 }
 
 func TestRunServesOverHTTP(t *testing.T) {

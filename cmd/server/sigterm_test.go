@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -43,16 +41,7 @@ func TestSIGTERMStoresPendingRecords(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			addr := make(chan string, 1)
-			go func() {
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					var line struct{ Msg, Addr string }
-					if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-						addr <- line.Addr
-					}
-				}
-			}()
+			addr := listenAddr(stdout)
 			var base string
 			select {
 			case a := <-addr:
