@@ -121,7 +121,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.ContentLength > 0 { // one allocation instead of append's doublings
 		body.c.buf = make([]byte, 0, min(resp.ContentLength, t.opts.BodyCap))
 	}
-	body.stop = context.AfterFunc(req.Context(), func() { body.end(req.Context().Err()) })
+	// AfterFunc runs its function at once, in a new goroutine, when the context is already
+	// done, possibly before stop is assigned: end reads stop under the mutex.
+	stop := context.AfterFunc(req.Context(), func() { body.end(req.Context().Err()) })
+	body.mu.Lock()
+	body.stop = stop
+	body.mu.Unlock()
 	resp.Body = body
 	return resp, nil
 }
@@ -292,7 +297,9 @@ type recordingBody struct {
 	call *call
 	resp *http.Response
 	c    capture
-	stop func() bool // cancels the context.AfterFunc
+
+	mu   sync.Mutex
+	stop func() bool // cancels the context.AfterFunc; nil until RoundTrip has set it
 }
 
 func (b *recordingBody) Read(p []byte) (int, error) {
@@ -315,6 +322,11 @@ func (b *recordingBody) Close() error {
 // end finishes the record with what was captured so far. It runs once, from Read, Close or
 // the context's AfterFunc, whichever comes first.
 func (b *recordingBody) end(err error) {
-	b.stop()
+	b.mu.Lock()
+	stop := b.stop
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	b.call.finish(b.resp, err, &b.c)
 }

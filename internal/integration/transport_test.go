@@ -432,3 +432,29 @@ func TestReadErrorFinishesTheRecord(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// cancelingTransport answers every call, after cancelling the call's context: the response
+// arrives for a caller that has just gone away (a client disconnect during the call).
+type cancelingTransport struct{ cancel context.CancelFunc }
+
+func (t cancelingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.cancel()
+	return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{}, Body: io.NopCloser(strings.NewReader("ok")), Request: req}, nil
+}
+
+func TestResponseForACancelledCallIsRecorded(t *testing.T) {
+	for i := 0; i < 1000; i++ {
+		sink := &memSink{}
+		ctx, cancel := context.WithCancel(context.Background())
+		tr := integration.NewTransport(cancelingTransport{cancel}, sink, integration.Options{})
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://erp.invalid/x", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := sink.waitFor(t, 1)[0]; deref(r.StatusCode) != 200 {
+			t.Fatalf("record status_code = %d; want 200", deref(r.StatusCode))
+		}
+		resp.Body.Close()
+	}
+}

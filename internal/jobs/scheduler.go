@@ -172,13 +172,16 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		if first && started {
-			s.log.Info("jobs: scheduler stopped", "instance", s.instance)
-		}
-		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("jobs: stop: still running: %s: %w", strings.Join(s.running(), ", "), ctx.Err())
+		if running := s.running(); len(running) > 0 {
+			return fmt.Errorf("jobs: stop: still running: %s: %w", strings.Join(running, ", "), ctx.Err())
+		}
+		<-done // nothing is running: the wait is over, or about to be
 	}
+	if first && started {
+		s.log.Info("jobs: scheduler stopped", "instance", s.instance)
+	}
+	return nil
 }
 
 // running returns the names of the jobs with a run in progress.
