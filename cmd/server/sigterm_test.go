@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,5 +92,79 @@ func TestSIGTERMStoresPendingRecords(t *testing.T) {
 				t.Errorf("records stored after SIGTERM = %d; want %d", after, calls)
 			}
 		})
+	}
+}
+
+// TestSlowRequestAtShutdownKeepsTheRecords: a request stuck on a slow ERP when SIGTERM comes
+// must not eat the time the final flush needs. Its connection is closed at the drain deadline,
+// its ERP call is cancelled and recorded, and every record is stored.
+func TestSlowRequestAtShutdownKeepsTheRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	slowArrived := make(chan struct{})
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "slow") {
+			close(slowArrived)
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
+			return
+		}
+		w.WriteHeader(201)
+		io.WriteString(w, `{"status":"accepted"}`)
+	}))
+	defer erp.Close()
+
+	bin := filepath.Join(t.TempDir(), "server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	url := dbtest.SQLiteURL(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "APP_ENV=production", "HTTP_ADDR=127.0.0.1:0", "DATABASE_URL="+url,
+		"EXAMPLE_ERP_URL="+erp.URL, "SHUTDOWN_TIMEOUT=3s")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var base string
+	select {
+	case a := <-listenAddr(stdout):
+		base = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+	}
+	for i := 0; i < 3; i++ {
+		resp, err := http.Post(base+"/api/v1/orders", "application/json", strings.NewReader(fmt.Sprintf(`{"order_id":"F-%d","items":[1]}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	go http.Post(base+"/api/v1/orders", "application/json", strings.NewReader(`{"order_id":"S-1","items":["slow"]}`))
+	<-slowArrived
+
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; want 0", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("shutdown took %s; want about SHUTDOWN_TIMEOUT (3s)", took)
+	}
+	db, err := database.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(db)
+	var completed, failed int64
+	db.Raw("SELECT COUNT(*) FROM integration_requests WHERE status = 'Completed'").Scan(&completed)
+	db.Raw("SELECT COUNT(*) FROM integration_requests WHERE status = 'Failed' AND reference_id = 'S-1'").Scan(&failed)
+	if completed != 3 || failed != 1 {
+		t.Errorf("stored %d completed and %d failed (slow) records; want 3 and 1", completed, failed)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,13 +28,14 @@ import (
 
 // App is a running server's parts.
 type App struct {
-	cfg     config.Config
-	log     *slog.Logger
-	db      *gorm.DB
-	buffer  *integration.Buffer
-	jobs    *jobs.Scheduler
-	fakeERP *example.FakeERP // nil when EXAMPLE_ERP_URL names a real ERP
-	echo    *echo.Echo
+	cfg      config.Config
+	log      *slog.Logger
+	db       *gorm.DB
+	buffer   *integration.Buffer
+	jobs     *jobs.Scheduler
+	inFlight sync.WaitGroup   // handlers running, see trackInFlight
+	fakeERP  *example.FakeERP // nil when EXAMPLE_ERP_URL names a real ERP
+	echo     *echo.Echo
 }
 
 // New opens the database, applies pending migrations and builds the HTTP server.
@@ -55,7 +57,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		database.Close(db)
 		return nil, err
 	}
-	if a.jobs, err = newScheduler(cfg, db, a.buffer, log); err != nil {
+	if a.jobs, err = newScheduler(cfg, db, a.buffer, log, cfg.Jobs.Enabled); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -114,14 +116,13 @@ func (a *App) Handler() http.Handler { return a.echo }
 // down. It returns nil after a clean shutdown.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           a.echo,
+		Handler:           a.trackInFlight(a.echo),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute, // a client trickling its body cannot hold a handler for ever
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	a.echo.Server = srv
-	if a.cfg.Jobs.Enabled {
-		a.jobs.Start()
-	}
+	a.jobs.Start()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	a.log.Info("listening", "addr", ln.Addr().String(), "env", a.cfg.Env, "database", a.db.Dialector.Name())
@@ -136,11 +137,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return errors.Join(err, a.shutdown(srv))
 }
 
-// shutdown stops the parts in reverse order of their use, all under one deadline
-// (SHUTDOWN_TIMEOUT). Each step gets what is left of it; a step that fails does not stop
-// the later ones, whose work (saving buffered records) matters more than a clean exit code.
+// shutdown stops the parts in reverse order of their use, under one deadline
+// (SHUTDOWN_TIMEOUT). The last fifth of it is kept for the final flush: however long the
+// requests and jobs take, the records they produced get time to reach the database. A step
+// that fails does not stop the later ones, whose work matters more than a clean exit code.
 //
-//  1. HTTP: stop accepting, let in-flight requests finish (and record their calls).
+//  1. HTTP: stop accepting, let in-flight requests finish (and record their calls). At the
+//     drain deadline, connections are closed, which cancels the requests' contexts and so
+//     their outbound calls, and their handlers get a moment to record them.
 //  2. Fake ERP, if running: nothing calls it any more.
 //  3. Jobs: no new runs; running ones are cancelled and waited for.
 //  4. Integration buffer: write every record still in memory (spill them if it cannot). It
@@ -149,26 +153,61 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 func (a *App) shutdown(srv *http.Server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	drainCtx, cancelDrain := context.WithTimeout(ctx, a.cfg.ShutdownTimeout-a.cfg.ShutdownTimeout/5)
+	defer cancelDrain()
 	steps := []struct {
 		name string
+		ctx  context.Context
 		stop func(context.Context) error
 	}{
-		{"http server", srv.Shutdown},
-		{"fake erp", a.closeFakeERP},
-		{"jobs", a.jobs.Stop},
-		{"integration buffer", a.buffer.Close},
-		{"database", func(context.Context) error { return database.Close(a.db) }},
+		{"http server", drainCtx, a.drainHTTP(srv)},
+		{"fake erp", drainCtx, a.closeFakeERP},
+		{"jobs", drainCtx, a.jobs.Stop},
+		{"integration buffer", ctx, a.buffer.Close},
+		{"database", ctx, func(context.Context) error { return database.Close(a.db) }},
 	}
 	var errs []error
 	for _, s := range steps {
 		start := time.Now()
-		if err := s.stop(ctx); err != nil {
+		if err := s.stop(s.ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shutdown %s: %w", s.name, err))
 			continue
 		}
 		a.log.Info("stopped", "part", s.name, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return errors.Join(errs...)
+}
+
+// drainHTTP returns the HTTP step of shutdown: a graceful Shutdown, and at its deadline a
+// Close of every connection, then a wait (up to a tenth of SHUTDOWN_TIMEOUT) for the
+// handlers, whose cancelled calls still produce records.
+func (a *App) drainHTTP(srv *http.Server) func(context.Context) error {
+	return func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		if err == nil {
+			return nil
+		}
+		a.log.Error("requests still running at the drain deadline; closing their connections", "error", err)
+		srv.Close()
+		done := make(chan struct{})
+		go func() { a.inFlight.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(a.cfg.ShutdownTimeout / 10):
+			a.log.Error("handlers still running after their connections closed; their records may be lost")
+		}
+		return nil // reported above; what matters now is saving the records
+	}
+}
+
+// trackInFlight counts running handlers, so shutdown can wait for them after closing their
+// connections (http.Server.Close does not wait).
+func (a *App) trackInFlight(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.inFlight.Add(1)
+		defer a.inFlight.Done()
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (a *App) closeFakeERP(ctx context.Context) error {

@@ -19,16 +19,25 @@ import (
 // newScheduler registers the template's jobs. The server and the `jobs` command both build
 // their scheduler here, so `server jobs run NAME` runs exactly what the server schedules.
 // Add a job of your own with one more s.Add line (see internal/jobs/doc.go).
-func newScheduler(cfg config.Config, db *gorm.DB, flusher jobs.Flusher, log *slog.Logger) (*jobs.Scheduler, error) {
+//
+// shared is false on a server with JOBS_ENABLED=false: the jobs that can run anywhere
+// (prune) are left to another process, but flush stays, since each replica holds its own
+// buffer and nothing else can write it.
+func newScheduler(cfg config.Config, db *gorm.DB, flusher jobs.Flusher, log *slog.Logger, shared bool) (*jobs.Scheduler, error) {
 	s, err := jobs.New(db, jobs.Config{Timezone: cfg.Jobs.Timezone, Logger: log})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.Add(jobs.NewFlush(flusher, cfg.Jobs.FlushSchedule)); err != nil {
+		return nil, err
+	}
+	if !shared {
+		return s, nil
 	}
 	prune := jobs.NewPrune(db, jobs.PruneConfig{Logger: log})
 	retention := time.Duration(cfg.Integration.RetentionDays) * 24 * time.Hour
 	err = errors.Join(
 		prune.Register(jobs.Table{Name: integration.Request{}.TableName(), Retention: retention}),
-		s.Add(jobs.NewFlush(flusher, cfg.Jobs.FlushSchedule)),
 		s.Add(prune.Job(cfg.Jobs.PruneSchedule)),
 	)
 	if err != nil {
@@ -55,7 +64,7 @@ func RunJobsCommand(ctx context.Context, cfg config.Config, log *slog.Logger, ar
 	// A one-off process holds no records of its own: its flush job writes what this buffer
 	// has, which is nothing. The server's replicas each flush their own.
 	buffer := integration.NewBuffer(db, integration.BufferConfig{Logger: log})
-	s, err := newScheduler(cfg, db, buffer, log)
+	s, err := newScheduler(cfg, db, buffer, log, true)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,9 @@ func TestBadValues(t *testing.T) {
 		{"INTEGRATION_BUFFER_MAX_ENTRIES", "-1"},
 		{"INTEGRATION_DROP_POLICY", "random"},
 		{"INTEGRATION_RETENTION_DAYS", "0"},
+		{"INTEGRATION_RETENTION_DAYS", "213504"}, // would overflow to 25 minutes
+		{"INTEGRATION_FLUSH_THRESHOLD", "0"},
+		{"HTTP_ADDR", "nonsense:xx"},
 		{"JOBS_ENABLED", "maybe"},
 		{"JOBS_TIMEZONE", "Mars/Olympus"},
 		{"EXAMPLE_ERP_URL", "erp.local"},

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -27,8 +28,9 @@ var settings = []setting{
 		return nil
 	}},
 	{"HTTP_ADDR", func(c *Config, v string) error {
-		if !strings.Contains(v, ":") {
-			return errors.New("must be host:port or :port")
+		_, port, err := net.SplitHostPort(v)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			return errors.New("must be host:port or :port, with a numeric port")
 		}
 		c.HTTPAddr = v
 		return nil
@@ -114,8 +116,19 @@ func Load(getenv func(string) string) (Config, error) {
 			return cfg, &Error{Key: s.key, Value: v, Problem: err.Error()}
 		}
 	}
-	if cfg.Integration.RetentionDays < 1 {
-		return cfg, &Error{Key: "INTEGRATION_RETENTION_DAYS", Value: strconv.Itoa(cfg.Integration.RetentionDays), Problem: "must be at least 1"}
+	for _, check := range []struct {
+		key      string
+		value    int
+		min, max int
+	}{
+		// 100 years: beyond it the retention would overflow a time.Duration.
+		{"INTEGRATION_RETENTION_DAYS", cfg.Integration.RetentionDays, 1, 36_500},
+		{"INTEGRATION_BUFFER_MAX_ENTRIES", cfg.Integration.BufferMaxEntries, 1, 1 << 30},
+		{"INTEGRATION_FLUSH_THRESHOLD", cfg.Integration.FlushThreshold, 1, 1 << 30},
+	} {
+		if check.value < check.min || check.value > check.max {
+			return cfg, &Error{Key: check.key, Value: strconv.Itoa(check.value), Problem: fmt.Sprintf("must be between %d and %d", check.min, check.max)}
+		}
 	}
 	return cfg, nil
 }
