@@ -260,3 +260,36 @@ func TestRequestID(t *testing.T) {
 		}
 	}
 }
+
+// A body over BODY_LIMIT is a 413 whatever its type, also when its length is not declared
+// (chunked), so that only reading it finds out.
+func TestChunkedBodyOverLimitIs413(t *testing.T) {
+	e := newServer(t, config.Production)
+	for _, tc := range []struct{ contentType, body string }{
+		{"application/json", `{"username":"` + strings.Repeat("a", 4096) + `"}`},
+		{"application/x-www-form-urlencoded", "username=" + strings.Repeat("a", 4096)},
+	} {
+		req := httptest.NewRequest("POST", "/api/v1/users", strings.NewReader(tc.body))
+		req.ContentLength = -1 // as with Transfer-Encoding: chunked
+		req.Header.Set("Content-Type", tc.contentType)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusRequestEntityTooLarge {
+			t.Errorf("chunked %s body over the limit = %d %s; want 413", tc.contentType, rec.Code, rec.Body)
+		}
+	}
+}
+
+// HEAD is answered by the GET route, with the status and headers and no body.
+func TestHeadOnGetRoutes(t *testing.T) {
+	e := newServer(t, config.Production)
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{"/api/v1/users/42", 404}, {"/api/v1/users/abc", 400}, {"/api/v1/examples/legacy", 405}} {
+		rec := request{method: "HEAD", path: tc.path}.do(t, e)
+		if rec.Code != tc.want || rec.Body.Len() != 0 {
+			t.Errorf("HEAD %s = %d with %d body bytes; want %d and no body", tc.path, rec.Code, rec.Body.Len(), tc.want)
+		}
+	}
+}

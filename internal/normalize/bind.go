@@ -115,8 +115,12 @@ func bindBody(c echo.Context, b *echo.DefaultBinder, dst any) error {
 func decodeJSON(body io.Reader, dst any) error {
 	dec := json.NewDecoder(body)
 	err := dec.Decode(dst)
-	if err == nil && dec.More() {
-		return httperr.MalformedJSON.New("problem", "unexpected data after the JSON value")
+	if err == nil {
+		// Anything but white space after the value is an error; dec.More alone would let a
+		// stray "}" or "]" through.
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return httperr.MalformedJSON.New("problem", "unexpected data after the JSON value")
+		}
 	}
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
@@ -140,6 +144,10 @@ func decodeJSON(body io.Reader, dst any) error {
 // paramError turns a binder failure into 400 "400-005". Echo's message is Go's strconv text,
 // so the parameter is found by its value instead.
 func paramError(err error, names, values []string) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) { // a form body read past BODY_LIMIT
+		return httperr.PayloadTooLarge.Wrap(err)
+	}
 	var numErr *strconv.NumError
 	if !errors.As(err, &numErr) {
 		return httperr.BadRequest.Wrap(err)

@@ -38,6 +38,7 @@ func TestBind(t *testing.T) {
 		{"type error with rule errors", "/orders/5", "application/json", `{"email":"nope","quantity":"two"}`, 422, "422-001", []string{"quantity", "email"}},
 		{"malformed json", "/orders/5", "application/json", `{"email":`, 400, "400-004", nil},
 		{"trailing data", "/orders/5", "application/json", `{"email":"a@b.co","quantity":1} {}`, 400, "400-004", nil},
+		{"stray closing brace", "/orders/5", "application/json", `{"email":"a@b.co","quantity":1}}`, 400, "400-004", nil},
 		{"array body", "/orders/5", "application/json", `[1,2]`, 400, "400-004", nil},
 		{"bad path value", "/orders/five", "application/json", `{}`, 400, "400-005", nil},
 		{"bad query value", "/orders/5?expand=maybe", "application/json", `{}`, 400, "400-005", nil},

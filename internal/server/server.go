@@ -32,7 +32,30 @@ func New(cfg config.Config, log *slog.Logger, modules ...Module) *echo.Echo {
 	for _, m := range modules {
 		m.Routes(e)
 	}
+	addHeadRoutes(e)
 	return e
+}
+
+// addHeadRoutes answers HEAD on every GET route with the GET handler, as net/http's ServeMux
+// does; Echo would answer 405. net/http drops the body of a HEAD response, and the error
+// handler writes none, so clients get the GET's status and headers.
+func addHeadRoutes(e *echo.Echo) {
+	heads := map[string]bool{}
+	for _, r := range e.Routes() {
+		if r.Method == http.MethodHead {
+			heads[r.Path] = true
+		}
+	}
+	for _, r := range e.Routes() {
+		if r.Method != http.MethodGet || heads[r.Path] {
+			continue
+		}
+		// Find on the route's own pattern matches that route; the handler it yields already
+		// includes the route's middleware.
+		c := e.NewContext(nil, nil)
+		e.Router().Find(http.MethodGet, r.Path, c)
+		e.HEAD(r.Path, c.Handler())
+	}
 }
 
 // useMiddleware installs the chain. Everything goes in Pre, which runs before routing, so
