@@ -2,10 +2,12 @@ package example
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -35,6 +37,9 @@ type ERP struct {
 // ERP's answer. The call is recorded with service "erp" and reference Order + order_id.
 func (m *Module) createOrder(c echo.Context) (json.RawMessage, error) {
 	req := c.Request()
+	if mediaType, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); mediaType != echo.MIMEApplicationJSON {
+		return nil, httperr.UnsupportedMediaType.New("content_type", cmp.Or(mediaType, "(none)"))
+	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		return nil, err // a body over BODY_LIMIT is a 413 (httperr.From)
@@ -59,6 +64,11 @@ func (m *Module) createOrder(c echo.Context) (json.RawMessage, error) {
 		return nil, ErrERPUnreachable.Wrap(err)
 	}
 	if status < 200 || status > 299 {
+		// The ERP's answer helps the client fix its order, but it is another system's text:
+		// redact it as the integration log does, in case it repeats our token.
+		var secrets integration.Secrets
+		secrets.Add(m.erp.Token)
+		answer = integration.NewRedactor(integration.DefaultRedactConfig()).Body(answer, "application/json", &secrets)
 		return nil, ErrERPRejected.New("order_id", orderID, "status", status).
 			WithData(map[string]any{"erp_response": json.RawMessage(answer)})
 	}

@@ -100,3 +100,23 @@ func TestUnreachableERPIs502(t *testing.T) {
 		t.Errorf("records = %d; want one Failed record of the attempt", len(sink.recs))
 	}
 }
+
+func TestOrderEdgeCases(t *testing.T) {
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnprocessableEntity) // an ERP that repeats what it was sent
+		io.WriteString(w, `{"error":"rejected","received_headers":"Authorization: `+r.Header.Get("Authorization")+`"}`)
+	}))
+	defer erp.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	client := integration.NewClient(&sliceSink{}, integration.Options{Service: "erp"})
+	e := server.New(config.Default(), log, example.New(&normalize.Responder{Logger: log}, &example.ERP{URL: erp.URL, Token: "s3cr3t-erp-token", Client: client}))
+
+	rec := request{method: "POST", path: "/api/v1/orders", body: `{"order_id":"1","items":[1]}`, contentType: "text/plain"}.do(t, e)
+	if rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("POST text/plain order = %d; want 415", rec.Code)
+	}
+	rec = request{method: "POST", path: "/api/v1/orders", body: `{"order_id":"1","items":[1]}`, contentType: jsonCT}.do(t, e)
+	if rec.Code != http.StatusBadGateway || strings.Contains(rec.Body.String(), "s3cr3t-erp-token") {
+		t.Errorf("ERP rejection echoing the token = %d %s; want 502 without the token", rec.Code, rec.Body)
+	}
+}

@@ -39,14 +39,15 @@ func (h *Handler) Handle(err error, c echo.Context) {
 	c.Set(writtenKey, true)
 	apiErr := From(err, c)
 	id := requestIDOf(c)
-	h.log(c, id, err, apiErr)
-
 	if c.Response().Committed {
-		// Headers are gone; another body would corrupt the one already sent.
+		// Headers are gone; another body would corrupt the one already sent. One line says
+		// both what failed and that the client did not hear of it.
 		h.Logger.Warn("error after response was committed; nothing more written",
-			"request_id", id, "error_code", apiErr.Code, "error", err)
+			"request_id", id, "http_status", apiErr.Status, "error_code", apiErr.Code, "error", err)
 		return
 	}
+	h.log(c, id, err, apiErr)
+
 	var werr error
 	switch {
 	case c.Request().Method == http.MethodHead:

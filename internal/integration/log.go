@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,8 +35,11 @@ type LogOptions struct {
 	// already taken makes CreateRequestLog fail.
 	Name string
 	// RequestHeaders are stored as JSON: json.RawMessage, []byte and string must already be JSON,
-	// anything else (http.Header, a map) is encoded. Redact them first.
+	// anything else (http.Header, a map) is encoded.
 	RequestHeaders any
+	// Redactor masks secrets in the headers, URL and data before they are stored (default:
+	// the default lists, as for the Transport).
+	Redactor *Redactor
 }
 
 // CreateRequestLog inserts a record now and returns it with its id: Frappe's
@@ -44,7 +48,8 @@ type LogOptions struct {
 // which does not make the caller wait for the database.
 //
 // data is stored in the data column: a string (or []byte, json.RawMessage) as it is, nil as
-// NULL, anything else JSON-encoded. Redact it first. When opts.ReferenceType is empty the
+// NULL, anything else JSON-encoded; secrets in it, in the headers and in the URL are redacted
+// as the Transport redacts them. When opts.ReferenceType is empty the
 // reference is read, as in Frappe, from data's "reference_doctype" and "reference_docname"
 // keys (or "reference_type" and "reference_id"), whether data is a map, a struct or JSON text.
 func CreateRequestLog(ctx context.Context, db *gorm.DB, data any, opts LogOptions) (*Request, error) {
@@ -52,10 +57,19 @@ func CreateRequestLog(ctx context.Context, db *gorm.DB, data any, opts LogOption
 	if err != nil {
 		return nil, fmt.Errorf("create integration request log: data: %w", err)
 	}
-	headers, err := jsonOf(opts.RequestHeaders)
-	if err != nil {
-		return nil, fmt.Errorf("create integration request log: request headers: %w", err)
+	red := cmp.Or(opts.Redactor, sharedRedactor)
+	var secrets Secrets
+	var headers []byte
+	if h, ok := opts.RequestHeaders.(http.Header); ok {
+		headers = headerJSON(red.Header(h, &secrets))
+	} else {
+		if headers, err = jsonOf(opts.RequestHeaders); err != nil {
+			return nil, fmt.Errorf("create integration request log: request headers: %w", err)
+		}
+		headers = red.Body(headers, "application/json", &secrets)
 	}
+	text = redactText(red, text, &secrets)
+	opts.URL = red.URL(opts.URL, &secrets)
 	r := &Request{
 		ID:                 opts.Name,
 		Service:            opts.Service,
@@ -105,6 +119,7 @@ func HandleSuccess(ctx context.Context, db *gorm.DB, id string, output any) erro
 	if err != nil {
 		return fmt.Errorf("integration request %s: output: %w", id, err)
 	}
+	text = redactText(sharedRedactor, text, nil)
 	size := 0
 	if text != nil {
 		size = len(*text)
@@ -123,7 +138,20 @@ func HandleFailure(ctx context.Context, db *gorm.DB, id string, errText any) err
 	if err != nil {
 		return fmt.Errorf("integration request %s: error: %w", id, err)
 	}
+	text = redactText(sharedRedactor, text, nil)
 	return updateRequest(ctx, db, id, "status = ?, error = ?", string(StatusFailed), stringOrNil(text))
+}
+
+// redactText redacts a stored text the way bodies are: JSON (and form) values under secret
+// keys, and the values in s. Free text without keys can only be masked with known secrets:
+// HandleSuccess and HandleFailure, which run without the request's secrets, cannot find a
+// password a third party repeats in plain words.
+func redactText(red *Redactor, text *string, s *Secrets) *string {
+	if text == nil {
+		return nil
+	}
+	out := string(red.Body([]byte(*text), "", s))
+	return &out
 }
 
 // updateRequest runs UPDATE ... SET <set>, updated_at = now WHERE id = id.

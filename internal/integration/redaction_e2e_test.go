@@ -78,8 +78,25 @@ func TestNoSecretIsStoredOrLogged(t *testing.T) {
 			req.Header.Set("X-Webhook-Secret", plant())
 			send(t, http.DefaultClient, req)
 		}
+		// The synchronous API (Frappe's create_request_log and status changes).
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		for i := 0; i < 3; i++ {
+			rec, err := integration.CreateRequestLog(ctx, db,
+				map[string]any{"reference_doctype": "Payment", "reference_docname": "P-1", "card": map[string]string{"card_number": plant()}},
+				integration.LogOptions{Service: "psp", URL: "https://psp.example/charge?access_token=" + plant(),
+					RequestHeaders: http.Header{"Authorization": {"Basic " + plant()}, "X-Auth-Token": {plant()}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := integration.HandleSuccess(ctx, db, rec.ID, map[string]string{"refresh_token": plant()}); err != nil {
+				t.Fatal(err)
+			}
+			if err := integration.HandleFailure(ctx, db, rec.ID, `{"error":"bad key","api_key":"`+plant()+`"}`); err != nil {
+				t.Fatal(err)
+			}
+		}
+
 		if err := buf.Close(ctx); err != nil {
 			t.Fatalf("Close: %v", err)
 		}

@@ -59,12 +59,23 @@ type Request struct {
 	cachedSize int64
 }
 
-// materialize runs a pending build, once.
+// materialize runs a pending build, once. It runs on the Buffer's flusher, where a panic
+// would end the process: a build that panics leaves the record with its cheap fields and an
+// error saying so, and nothing of the bodies (which may not be redacted).
 func (r *Request) materialize() {
-	if b := r.build; b != nil {
-		r.build = nil
-		b(r)
+	b := r.build
+	if b == nil {
+		return
 	}
+	r.build = nil
+	defer func() {
+		if p := recover(); p != nil {
+			r.RequestHeaders, r.ResponseHeaders, r.Data, r.Output = nil, nil, nil, nil
+			msg := fmt.Sprintf("integration: building the record failed: %v", p)
+			r.Error = &msg
+		}
+	}()
+	b(r)
 }
 
 // JSON is a JSON document column: JSONB on PostgreSQL, TEXT on SQLite. It scans from either
