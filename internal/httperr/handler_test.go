@@ -177,24 +177,29 @@ func TestAbortHandlerPanicIsNotSwallowed(t *testing.T) {
 // Echo's BodyDump and Logger middlewares call the error handler and then return the error, so
 // Echo calls it again: the body must still be one envelope.
 func TestHandlerCalledTwiceWritesOneBody(t *testing.T) {
-	e, logs := newEcho(false)
-	e.Use(middleware.BodyDump(func(echo.Context, []byte, []byte) {}))
-	e.GET("/fail", func(echo.Context) error { return httperr.Conflict.New() })
-	rec, _ := serve(e, "GET", "/fail")
-	dec := json.NewDecoder(rec.Body)
-	var first, second map[string]any
-	if err := dec.Decode(&first); err != nil {
-		t.Fatalf("first body: %v", err)
-	}
-	if err := dec.Decode(&second); err != io.EOF {
-		t.Errorf("a second body was written: %v %v", second, err)
-	}
-	// The second call is recognised as such, not mistaken for an error after commit.
-	if n := strings.Count(logs.String(), `"msg":"request rejected"`); n != 1 {
-		t.Errorf("error logged %d times; want once\n%s", n, logs)
-	}
-	if strings.Contains(logs.String(), "after response was committed") {
-		t.Errorf("second call logged as a late error:\n%s", logs)
+	for name, mw := range map[string]echo.MiddlewareFunc{
+		"BodyDump": middleware.BodyDump(func(echo.Context, []byte, []byte) {}),
+		"Logger":   middleware.LoggerWithConfig(middleware.LoggerConfig{Output: io.Discard}),
+	} {
+		e, logs := newEcho(false)
+		e.Use(mw)
+		e.GET("/fail", func(echo.Context) error { return httperr.Conflict.New() })
+		rec, _ := serve(e, "GET", "/fail")
+		dec := json.NewDecoder(rec.Body)
+		var first, second map[string]any
+		if err := dec.Decode(&first); err != nil {
+			t.Fatalf("%s: first body: %v", name, err)
+		}
+		if err := dec.Decode(&second); err != io.EOF {
+			t.Errorf("%s: a second body was written: %v %v", name, second, err)
+		}
+		// The second call is recognised as such, not mistaken for an error after commit.
+		if n := strings.Count(logs.String(), `"msg":"request rejected"`); n != 1 {
+			t.Errorf("%s: error logged %d times; want once\n%s", name, n, logs)
+		}
+		if strings.Contains(logs.String(), "after response was committed") {
+			t.Errorf("%s: second call logged as a late error:\n%s", name, logs)
+		}
 	}
 }
 

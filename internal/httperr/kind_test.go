@@ -74,6 +74,14 @@ func TestCatalogHasTheIssuesKinds(t *testing.T) {
 		{httperr.BulkValidation, 400, "400-003", "Multiple validation errors occurred"},
 		{httperr.Validation, 422, "422-001", "Validation failed"},
 		{httperr.Internal, 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred"},
+		{httperr.Unauthorized, 401, "401-000", httperr.Unauthorized.Template},
+		{httperr.Forbidden, 403, "403-000", httperr.Forbidden.Template},
+		{httperr.NotFound, 404, "404-000", httperr.NotFound.Template},
+		{httperr.Conflict, 409, "409-000", httperr.Conflict.Template},
+		{httperr.PayloadTooLarge, 413, "413-000", httperr.PayloadTooLarge.Template},
+		{httperr.UnsupportedMediaType, 415, "415-000", httperr.UnsupportedMediaType.Template},
+		{httperr.TooManyRequests, 429, "429-000", httperr.TooManyRequests.Template},
+		{httperr.ServiceUnavailable, 503, "503-000", httperr.ServiceUnavailable.Template},
 	}
 	for _, tc := range tests {
 		if tc.kind.Status != tc.status || tc.kind.Code != tc.code || tc.kind.Template != tc.template {

@@ -9,8 +9,8 @@ import (
 
 // Recover turns a panic anywhere below it into an Internal error whose stack is the stack of
 // the panic, and hands it to Echo's error handler like any other error. Register it with
-// Echo's Pre, right after the request id, so it covers every middleware, the router and the
-// handler. (normalize.Handle recovers its handler's panics itself, to give them the route's
+// Echo's Pre, first, so it covers every middleware (the request id's included), the router
+// and the handler. (normalize.Handle recovers its handler's panics itself, to give them the route's
 // error message; this catches the rest.)
 func Recover() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

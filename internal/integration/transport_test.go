@@ -122,8 +122,9 @@ func TestCallerSeesTheSameBytes(t *testing.T) {
 			if gotCode != wantCode || !bytes.Equal(stripVolatile(got), stripVolatile(want)) {
 				t.Errorf("%s %s through the recorder = %d, %d bytes; bare = %d, %d bytes", tc.method, tc.path, gotCode, len(got), wantCode, len(want))
 			}
-			if len(sink.waitFor(t, 1)) == 0 {
-				t.Errorf("no record")
+			recs := sink.waitFor(t, 1)
+			if last := recs[len(recs)-1]; deref(last.StatusCode) != gotCode {
+				t.Errorf("last record status_code = %d; want the caller's %d", deref(last.StatusCode), gotCode)
 			}
 		})
 	}

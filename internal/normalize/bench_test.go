@@ -23,7 +23,10 @@ type benchUser struct {
 	Email    string `json:"email"`
 }
 
-var benchData = benchUser{ID: 1, Username: "alice", Email: "alice@example.com"}
+var (
+	benchData        = benchUser{ID: 1, Username: "alice", Email: "alice@example.com"}
+	errBenchNotFound = httperr.Define(http.StatusNotFound, "404-901", "User with ID {user_id} not found")
+)
 
 func benchServe(b *testing.B, e *echo.Echo, path string) {
 	b.Helper()
@@ -51,8 +54,13 @@ func quietResponder(development bool) *normalize.Responder {
 
 func BenchmarkSuccessBareEcho(b *testing.B) {
 	e := echo.New()
+	type envelope struct {
+		Success bool      `json:"success"`
+		Message string    `json:"message"`
+		Data    benchUser `json:"data"`
+	}
 	e.GET("/u", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]any{"success": true, "message": "Data retrieved successfully", "data": benchData})
+		return c.JSON(http.StatusOK, envelope{Success: true, Message: "Data retrieved successfully", Data: benchData})
 	})
 	benchServe(b, e, "/u")
 }
@@ -80,9 +88,8 @@ func BenchmarkErrorNormalized(b *testing.B) {
 	defer httperr.SetClientStacks(true)
 	e := echo.New()
 	e.HTTPErrorHandler = (&httperr.Handler{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handle
-	notFound := httperr.Define(http.StatusNotFound, "404-901", "User with ID {user_id} not found")
 	e.GET("/u", normalize.Handle(quietResponder(false), func(echo.Context) (benchUser, error) {
-		return benchUser{}, notFound.New("user_id", 1)
+		return benchUser{}, errBenchNotFound.New("user_id", 1)
 	}, normalize.NoLog()))
 	benchServe(b, e, "/u")
 }

@@ -25,8 +25,9 @@ type ctxKey struct{}
 // echoKey is where the id lives in the echo.Context, for handlers that have one.
 const echoKey = "request_id"
 
-// Middleware assigns the id. Register it first (with Echo's Pre), so that even a request the
-// router rejects, or one that panics in another middleware, has its id.
+// Middleware assigns the id. Register it with Echo's Pre, right after the recover middleware,
+// so that even a request the router rejects, or one that panics in a later middleware, has
+// its id.
 func Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
