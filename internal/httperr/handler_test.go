@@ -179,7 +179,8 @@ func TestAbortHandlerPanicIsNotSwallowed(t *testing.T) {
 func TestHandlerCalledTwiceWritesOneBody(t *testing.T) {
 	for name, mw := range map[string]echo.MiddlewareFunc{
 		"BodyDump": middleware.BodyDump(func(echo.Context, []byte, []byte) {}),
-		"Logger":   middleware.LoggerWithConfig(middleware.LoggerConfig{Output: io.Discard}),
+		//lint:ignore SA1019 deprecated, but still used, and it calls the error handler itself
+		"Logger": middleware.LoggerWithConfig(middleware.LoggerConfig{Output: io.Discard}),
 	} {
 		e, logs := newEcho(false)
 		e.Use(mw)
