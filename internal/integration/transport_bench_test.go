@@ -380,3 +380,49 @@ func TestReplayedBodyRecordsWhatTheTeeRecords(t *testing.T) {
 		}
 	}
 }
+
+// cannedTransport answers at once with a 2 000-byte JSON body, without a network: with it, a
+// benchmark measures only what the recording Transport adds on the caller's goroutine.
+type cannedTransport struct{}
+
+func (cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	return &http.Response{StatusCode: 200, Status: "200 OK", ContentLength: 2000, Request: req,
+		Header: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"2000"}},
+		Body:   io.NopCloser(strings.NewReader(strings.Repeat("a", 2000)))}, nil
+}
+
+// deferredDiscard takes records as the Buffer does (build deferred) and drops them.
+type deferredDiscard struct{}
+
+func (deferredDiscard) Add(*Request)                         {}
+func (deferredDiscard) addDeferred(*Request, func(*Request)) {}
+
+// BenchmarkRecorderOverhead: the caller's cost of recording a call (snapshot, captures, id,
+// hand-over), without network, upstream or the flusher's deferred work.
+func BenchmarkRecorderOverhead(b *testing.B) {
+	body := strings.Repeat("b", 500)
+	for _, tc := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{{"bare", cannedTransport{}}, {"recording", NewTransport(cannedTransport{}, deferredDiscard{}, Options{})}} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := &http.Client{Transport: tc.rt}
+			b.ReportAllocs()
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodPost, "http://erp.example/orders", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer abc")
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}
