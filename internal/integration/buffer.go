@@ -68,8 +68,10 @@ type BufferConfig struct {
 	// WriteTimeout bounds each batch write, so a database that stops answering cannot hold a
 	// flush (and the records in it) for ever. Default 30 s.
 	WriteTimeout time.Duration
-	// SpillDir, when set, is where Close writes the records it could not store, and where Replay
-	// and Start look for them. "" disables spilling: records not stored by Close are lost.
+	// SpillDir, when set, is where Close writes the records it could not store, where the
+	// background goroutine moves pending records when the database is down and the buffer
+	// 90% full, and where Replay and Start look for them. "" disables spilling: records not
+	// stored by Close are lost, and a long outage drops records once the buffer is full.
 	SpillDir string
 	// Logger receives warnings about drops, rejected rows and retries. Default slog.Default().
 	Logger *slog.Logger
@@ -378,6 +380,9 @@ func (b *Buffer) run(ctx context.Context) {
 			delay = 0
 			continue
 		}
+		if b.spillIfNearlyFull() {
+			replayed = false // replay the file once the database answers again
+		}
 		delay = min(max(2*delay, b.cfg.RetryMin), b.cfg.RetryMax)
 		wait := time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64())) // jitter spreads replicas out
 		b.log.Warn("integration buffer: database unavailable, will retry",
@@ -388,6 +393,26 @@ func (b *Buffer) run(ctx context.Context) {
 
 // runOnce is one pass of the background goroutine: replay spill files until that succeeds once,
 // then flush. It returns an error only when the database is unavailable.
+// spillIfNearlyFull moves the pending records to a spill file when the database is down and
+// the buffer is 90% full, so that a long outage fills the disk instead of dropping records.
+// It reports whether it spilled; the records come back through Replay.
+func (b *Buffer) spillIfNearlyFull() bool {
+	if b.cfg.SpillDir == "" {
+		return false
+	}
+	s := b.Stats()
+	if s.Pending*10 < int64(b.cfg.MaxEntries)*9 && s.PendingBytes*10 < b.cfg.MaxBytes*9 {
+		return false
+	}
+	n, path, err := b.spill()
+	if err != nil {
+		b.log.Error("integration buffer: database down and buffer nearly full, and spilling failed", "error", err)
+		return false
+	}
+	b.log.Warn("integration buffer: database down and buffer nearly full; records spilled to disk", "records", n, "file", path)
+	return n > 0
+}
+
 func (b *Buffer) runOnce(ctx context.Context, replayed *bool) error {
 	if !*replayed {
 		_, err := b.Replay(ctx)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -228,4 +229,38 @@ func TestReplayCorruptFileIsKept(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("corrupt spill file removed: %v", err)
 	}
+}
+
+// A long outage spills pending records to disk instead of dropping them once the buffer is
+// full; when the database answers again the file is replayed and every record is stored once.
+func TestOutageSpillsInsteadOfDropping(t *testing.T) {
+	viaProxy, direct, proxy := outagePostgres(t)
+	dir := t.TempDir()
+	b := NewBuffer(viaProxy, BufferConfig{
+		MaxEntries: 20, BatchSize: 5, FlushThreshold: 1, SpillDir: dir,
+		RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+	})
+	proxy.down()
+	b.Start()
+	for _, id := range idRange("s", 0, 60) {
+		b.Add(&Request{ID: id})
+		if id == "s19" || id == "s39" { // full: wait for the background goroutine to spill
+			eventually(t, 20*time.Second, "a spill", func() bool { return b.Stats().Pending < 18 })
+		}
+	}
+	if s := b.Stats(); s.Dropped != 0 || s.Spilled < 36 {
+		t.Fatalf("stats during the outage %+v; want nothing dropped, at least 36 spilled", s)
+	}
+	proxy.up(t)
+	eventually(t, 30*time.Second, "all 60 records stored", func() bool { return len(tableIDs(t, direct)) == 60 })
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tableIDs(t, direct), idRange("s", 0, 60); !slices.Equal(got, want) {
+		t.Errorf("stored %v; want %v", got, want)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+		t.Errorf("spill files left after replay: %v", files)
+	}
+	checkAccounting(t, b.Stats())
 }
