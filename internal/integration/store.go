@@ -113,6 +113,7 @@ func writeRows(ctx context.Context, db *gorm.DB, rows []*Request) *writeResult {
 	res := &writeResult{}
 	valid := rows[:0:0]
 	for _, r := range rows {
+		r.materialize() // a no-op unless a Transport record reaches WriteBatch unbuilt
 		fillDefaults(r, now)
 		if err := checkRow(r); err != nil {
 			res.rejected = append(res.rejected, RowError{ID: r.ID, Err: err})

@@ -184,6 +184,9 @@ func (c *call) snapshot(resp *http.Response, callErr error, respBody *capture) (
 	d := DetailsFrom(req.Context())
 	now := time.Now().UTC()
 	ms := float64(now.Sub(c.start).Microseconds()) / 1000
+	// Microseconds, as PostgreSQL keeps them: a record written twice must compare equal to
+	// its stored self (see WriteBatch).
+	now = now.Truncate(time.Microsecond)
 	r := &Request{
 		ID:                 NewID(),
 		Service:            cmpOr(d.Service, o.Service),
@@ -197,7 +200,7 @@ func (c *call) snapshot(resp *http.Response, callErr error, respBody *capture) (
 		ReferenceID:        d.ReferenceID,
 		Owner:              cmpOr(d.Owner, o.Owner),
 		DurationMS:         &ms,
-		CreatedAt:          c.start.UTC(),
+		CreatedAt:          c.start.UTC().Truncate(time.Microsecond),
 		UpdatedAt:          now,
 	}
 	url := req.URL.String()
