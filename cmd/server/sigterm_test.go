@@ -168,3 +168,67 @@ func TestSlowRequestAtShutdownKeepsTheRecords(t *testing.T) {
 		t.Errorf("stored %d completed and %d failed (slow) records; want 3 and 1", completed, failed)
 	}
 }
+
+// TestInFlightRequestIsDrained: a request in progress when SIGTERM arrives completes normally
+// (its client gets its answer) and its ERP call is stored, when it fits in the deadline.
+func TestInFlightRequestIsDrained(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	arrived := make(chan struct{})
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		time.Sleep(time.Second) // SIGTERM comes during this second
+		w.WriteHeader(201)
+		io.WriteString(w, `{"status":"accepted"}`)
+	}))
+	defer erp.Close()
+	bin := filepath.Join(t.TempDir(), "server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	url := dbtest.SQLiteURL(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "APP_ENV=production", "HTTP_ADDR=127.0.0.1:0", "DATABASE_URL="+url,
+		"EXAMPLE_ERP_URL="+erp.URL, "SHUTDOWN_TIMEOUT=10s")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var base string
+	select {
+	case a := <-listenAddr(stdout):
+		base = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+	}
+	status := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(base+"/api/v1/orders", "application/json", strings.NewReader(`{"order_id":"D-1","items":[1]}`))
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-arrived
+	cmd.Process.Signal(syscall.SIGTERM)
+	if got := <-status; got != 201 {
+		t.Errorf("in-flight request answered %d after SIGTERM; want 201", got)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; want 0", err)
+	}
+	db, err := database.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(db)
+	var n int64
+	db.Raw("SELECT COUNT(*) FROM integration_requests WHERE reference_id = 'D-1' AND status = 'Completed'").Scan(&n)
+	if n != 1 {
+		t.Errorf("records of the drained call = %d; want 1", n)
+	}
+}
