@@ -18,17 +18,11 @@ import (
 	"github.com/apitemplate/server/internal/database/dbtest"
 )
 
-// TestSIGTERMStoresPendingRecords builds the server, makes it record ERP calls that stay in
-// the buffer (no flush threshold reached, no flush job yet), sends SIGTERM, and checks that
-// the process exits 0 with every record in the database.
+// TestSIGTERMStoresPendingRecords makes the server record ERP calls that stay in the buffer
+// (no flush threshold reached, no flush job yet), sends SIGTERM, and checks that the process
+// exits 0 with every record in the database.
 func TestSIGTERMStoresPendingRecords(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
-	bin := filepath.Join(t.TempDir(), "server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildServer(t)
 	for _, dialect := range []string{database.SQLite, database.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
 			url := dbtest.SQLiteURL(t)
@@ -36,60 +30,18 @@ func TestSIGTERMStoresPendingRecords(t *testing.T) {
 				url = dbtest.PostgresURL(t)
 			}
 			const calls = 25
-			cmd := exec.Command(bin)
-			cmd.Env = append(os.Environ(), "APP_ENV=production", "HTTP_ADDR=127.0.0.1:0", "DATABASE_URL="+url,
-				"INTEGRATION_FLUSH_THRESHOLD=100000", "JOBS_ENABLED=false")
-			stdout, _ := cmd.StdoutPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			addr := listenAddr(stdout)
-			var base string
-			select {
-			case a := <-addr:
-				base = "http://" + a
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				t.Fatal("server did not start")
-			}
+			cmd, base := startBinary(t, bin, "DATABASE_URL="+url, "INTEGRATION_FLUSH_THRESHOLD=100000", "JOBS_FLUSH_SCHEDULE=@every 1h")
 			for i := 0; i < calls; i++ {
-				body := fmt.Sprintf(`{"order_id":"T-%d","items":[{"sku":"X"}]}`, i)
-				resp, err := http.Post(base+"/api/v1/orders", "application/json", strings.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != 201 {
-					t.Fatalf("POST /api/v1/orders = %d; want 201", resp.StatusCode)
+				if code := postOrder(t, base, fmt.Sprintf(`{"order_id":"T-%d","items":[{"sku":"X"}]}`, i)); code != 201 {
+					t.Fatalf("POST /api/v1/orders = %d; want 201", code)
 				}
 			}
-			db, err := database.Open(context.Background(), url, nil)
-			if err != nil {
-				t.Fatal(err)
+			if n := countRecords(t, url, "1=1"); n != 0 {
+				t.Fatalf("records stored before SIGTERM = %d; want 0 (they should still be buffered)", n)
 			}
-			defer database.Close(db)
-			var before int64
-			db.Raw("SELECT COUNT(*) FROM integration_requests").Scan(&before)
-			if before != 0 {
-				t.Fatalf("records stored before SIGTERM = %d; want 0 (they should still be buffered)", before)
-			}
-
-			cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("exit after SIGTERM: %v; want 0", err)
-				}
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				t.Fatal("server did not exit within 30s of SIGTERM")
-			}
-			var after int64
-			db.Raw("SELECT COUNT(*) FROM integration_requests WHERE service = 'erp' AND reference_type = 'Order'").Scan(&after)
-			if after != calls {
-				t.Errorf("records stored after SIGTERM = %d; want %d", after, calls)
+			stopBinary(t, cmd)
+			if n := countRecords(t, url, "service = 'erp' AND reference_type = 'Order'"); n != calls {
+				t.Errorf("records stored after SIGTERM = %d; want %d", n, calls)
 			}
 		})
 	}
@@ -99,9 +51,7 @@ func TestSIGTERMStoresPendingRecords(t *testing.T) {
 // must not eat the time the final flush needs. Its connection is closed at the drain deadline,
 // its ERP call is cancelled and recorded, and every record is stored.
 func TestSlowRequestAtShutdownKeepsTheRecords(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
+	bin := buildServer(t)
 	slowArrived := make(chan struct{})
 	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -118,52 +68,21 @@ func TestSlowRequestAtShutdownKeepsTheRecords(t *testing.T) {
 	}))
 	defer erp.Close()
 
-	bin := filepath.Join(t.TempDir(), "server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	url := dbtest.SQLiteURL(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "APP_ENV=production", "HTTP_ADDR=127.0.0.1:0", "DATABASE_URL="+url,
-		"EXAMPLE_ERP_URL="+erp.URL, "SHUTDOWN_TIMEOUT=3s")
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var base string
-	select {
-	case a := <-listenAddr(stdout):
-		base = "http://" + a
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
+	cmd, base := startBinary(t, bin, "DATABASE_URL="+url, "EXAMPLE_ERP_URL="+erp.URL, "SHUTDOWN_TIMEOUT=3s")
 	for i := 0; i < 3; i++ {
-		resp, err := http.Post(base+"/api/v1/orders", "application/json", strings.NewReader(fmt.Sprintf(`{"order_id":"F-%d","items":[1]}`, i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		postOrder(t, base, fmt.Sprintf(`{"order_id":"F-%d","items":[1]}`, i))
 	}
 	go http.Post(base+"/api/v1/orders", "application/json", strings.NewReader(`{"order_id":"S-1","items":["slow"]}`))
 	<-slowArrived
 
 	start := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v; want 0", err)
-	}
+	stopBinary(t, cmd)
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("shutdown took %s; want about SHUTDOWN_TIMEOUT (3s)", took)
 	}
-	db, err := database.Open(context.Background(), url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer database.Close(db)
-	var completed, failed int64
-	db.Raw("SELECT COUNT(*) FROM integration_requests WHERE status = 'Completed'").Scan(&completed)
-	db.Raw("SELECT COUNT(*) FROM integration_requests WHERE status = 'Failed' AND reference_id = 'S-1'").Scan(&failed)
+	completed := countRecords(t, url, "status = 'Completed'")
+	failed := countRecords(t, url, "status = 'Failed' AND reference_id = 'S-1'")
 	if completed != 3 || failed != 1 {
 		t.Errorf("stored %d completed and %d failed (slow) records; want 3 and 1", completed, failed)
 	}
@@ -172,9 +91,7 @@ func TestSlowRequestAtShutdownKeepsTheRecords(t *testing.T) {
 // TestInFlightRequestIsDrained: a request in progress when SIGTERM arrives completes normally
 // (its client gets its answer) and its ERP call is stored, when it fits in the deadline.
 func TestInFlightRequestIsDrained(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
+	bin := buildServer(t)
 	arrived := make(chan struct{})
 	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(arrived)
@@ -183,26 +100,8 @@ func TestInFlightRequestIsDrained(t *testing.T) {
 		io.WriteString(w, `{"status":"accepted"}`)
 	}))
 	defer erp.Close()
-	bin := filepath.Join(t.TempDir(), "server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	url := dbtest.SQLiteURL(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "APP_ENV=production", "HTTP_ADDR=127.0.0.1:0", "DATABASE_URL="+url,
-		"EXAMPLE_ERP_URL="+erp.URL, "SHUTDOWN_TIMEOUT=10s")
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var base string
-	select {
-	case a := <-listenAddr(stdout):
-		base = "http://" + a
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
+	cmd, base := startBinary(t, bin, "DATABASE_URL="+url, "EXAMPLE_ERP_URL="+erp.URL, "SHUTDOWN_TIMEOUT=10s")
 	status := make(chan int, 1)
 	go func() {
 		resp, err := http.Post(base+"/api/v1/orders", "application/json", strings.NewReader(`{"order_id":"D-1","items":[1]}`))
@@ -214,21 +113,87 @@ func TestInFlightRequestIsDrained(t *testing.T) {
 		status <- resp.StatusCode
 	}()
 	<-arrived
-	cmd.Process.Signal(syscall.SIGTERM)
+	stopBinary(t, cmd)
 	if got := <-status; got != 201 {
 		t.Errorf("in-flight request answered %d after SIGTERM; want 201", got)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v; want 0", err)
+	if n := countRecords(t, url, "reference_id = 'D-1' AND status = 'Completed'"); n != 1 {
+		t.Errorf("records of the drained call = %d; want 1", n)
 	}
+}
+
+// buildServer compiles the server once per test; the tests below run it as a process, since
+// a signal and an exit code are what they are about.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := filepath.Join(t.TempDir(), "server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBinary runs bin in production mode on a free loopback port with the extra
+// environment, and returns the process and its base URL. The process is killed when the test
+// ends, if it is still running.
+func startBinary(t *testing.T, bin string, env ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(append(os.Environ(), "APP_ENV=production", "HTTP_ADDR=127.0.0.1:0"), env...)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case a := <-listenAddr(stdout):
+		return cmd, "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+		return nil, ""
+	}
+}
+
+// stopBinary sends SIGTERM and fails the test unless the process exits 0 within 30s.
+func stopBinary(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v; want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not exit within 30s of SIGTERM")
+	}
+}
+
+// countRecords opens the database at url and counts integration requests matching where.
+func countRecords(t *testing.T, url, where string) int64 {
+	t.Helper()
 	db, err := database.Open(context.Background(), url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer database.Close(db)
 	var n int64
-	db.Raw("SELECT COUNT(*) FROM integration_requests WHERE reference_id = 'D-1' AND status = 'Completed'").Scan(&n)
-	if n != 1 {
-		t.Errorf("records of the drained call = %d; want 1", n)
+	if err := db.Raw("SELECT COUNT(*) FROM integration_requests WHERE " + where).Scan(&n).Error; err != nil {
+		t.Fatal(err)
 	}
+	return n
+}
+
+func postOrder(t *testing.T, base, body string) int {
+	t.Helper()
+	resp, err := http.Post(base+"/api/v1/orders", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
