@@ -109,9 +109,6 @@ func (a *App) exampleERP() (*example.ERP, error) {
 	return &example.ERP{URL: url, Token: a.cfg.Example.ERPToken, Client: client}, nil
 }
 
-// Handler returns the HTTP handler, for tests that drive it without a listener.
-func (a *App) Handler() http.Handler { return a.echo }
-
 // Serve answers requests on ln until ctx is cancelled (SIGINT or SIGTERM in main), then shuts
 // down. It returns nil after a clean shutdown.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {

@@ -88,9 +88,6 @@ func (e *Error) WithData(data map[string]any) *Error {
 	return &c
 }
 
-// Cause returns the wrapped cause, or nil.
-func (e *Error) Cause() error { return e.cause }
-
 // detailsKey is the JSON name of Details: "errors", or what the Kind chose.
 func (e *Error) detailsKey() string {
 	if e.kind != nil && e.kind.DetailsKey != "" {

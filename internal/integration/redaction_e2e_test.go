@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -117,16 +116,6 @@ func TestNoSecretIsStoredOrLogged(t *testing.T) {
 			}
 		}
 	})
-}
-
-func send(t *testing.T, c *http.Client, req *http.Request) {
-	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 }
 
 // newWebhookServer serves an Echo route recorded by integration.Inbound whose handler echoes

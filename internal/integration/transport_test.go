@@ -54,6 +54,17 @@ func (s *memSink) waitFor(t *testing.T, n int) []*integration.Request {
 	return nil
 }
 
+// send makes the call and reads and closes the whole body, as a well-behaved caller does.
+func send(t *testing.T, c *http.Client, req *http.Request) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
 // newUpstream starts go-httpbin on a real loopback port.
 func newUpstream(t testing.TB) *httptest.Server {
 	t.Helper()
@@ -155,12 +166,7 @@ func TestRecordOfACall(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer tok-abcdef-123456")
 	start := time.Now().UTC()
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	send(t, client, req)
 
 	r := sink.waitFor(t, 1)[0]
 	checks := []struct {
@@ -321,12 +327,7 @@ func TestBodies(t *testing.T) {
 			for k, v := range tc.header {
 				req.Header.Set(k, v)
 			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			send(t, client, req)
 			r := sink.waitFor(t, 1)[0]
 			out := deref(r.Output)
 			if r.OutputTruncated != tc.wantTruncated || !strings.Contains(out, tc.wantContains) {
