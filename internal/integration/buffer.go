@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -49,8 +50,10 @@ func (p DropPolicy) String() string {
 type BufferConfig struct {
 	// MaxEntries bounds the records held, counting those being written. Default 10 000.
 	MaxEntries int
-	// MaxBytes bounds the memory held, as estimated by Request.size (bodies, headers and a fixed
-	// overhead per record), counting records being written. Default 64 MiB.
+	// MaxBytes bounds the memory the records take, encoded as the buffer holds them (their
+	// fields, headers and captured bodies, plus a few bytes each), counting records being
+	// written. Beyond it, the buffer maps at most two partly used 256 KiB chunks, and keeps up
+	// to an eighth of it (4 MiB at most) in emptied chunks for reuse. Default 64 MiB.
 	MaxBytes int64
 	// FlushThreshold is the number of waiting records at which the background goroutine flushes
 	// at once instead of waiting for the next Flush call. Default 1 000.
@@ -97,7 +100,7 @@ func (c BufferConfig) withDefaults() BufferConfig {
 type BufferStats struct {
 	Produced     int64 // records added (or replayed)
 	Stored       int64 // written to the database
-	Dropped      int64 // discarded because the buffer was full, the record alone exceeded MaxBytes, or it was added after Close
+	Dropped      int64 // discarded because the buffer was full, the record alone exceeded MaxBytes, it was added after Close, or Close could neither store nor spill it
 	Failed       int64 // rejected by the database for their content (logged with their id)
 	Pending      int64 // held in memory, waiting or being written
 	Spilled      int64 // written to a spill file by Close
@@ -129,9 +132,8 @@ type Buffer struct {
 	log *slog.Logger
 
 	mu            sync.Mutex
-	queue         deque // records waiting, oldest first
-	queuedBytes   int64
-	inFlight      int64 // records taken by a flush or spill, not yet settled
+	queue         *frameQueue // records waiting, oldest first, encoded and off the heap
+	inFlight      int64       // records taken by a flush or spill, not yet settled
 	inFlightBytes int64
 	stats         BufferStats // Pending and PendingBytes are computed in Stats
 	kicked        bool        // a threshold signal is outstanding
@@ -141,6 +143,8 @@ type Buffer struct {
 	flushMu sync.Mutex
 
 	replayMu sync.Mutex
+
+	redactors redactorTable // the Redactors named by call frames
 
 	kick chan struct{} // capacity 1: "FlushThreshold records wait" or "a flush failed"
 
@@ -154,12 +158,15 @@ type Buffer struct {
 // Close to stop it.
 func NewBuffer(db *gorm.DB, cfg BufferConfig) *Buffer {
 	cfg = cfg.withDefaults()
-	return &Buffer{db: db, cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, 1)}
+	b := &Buffer{db: db, cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, 1), queue: newFrameQueue(cfg.MaxBytes)}
+	// The queue's memory is not the collector's to free: unmap it once the Buffer is gone.
+	runtime.AddCleanup(b, (*frameQueue).reset, b.queue)
+	return b
 }
 
 // Add buffers r for writing. It never waits for I/O or for a flush, and is safe for concurrent
 // use. It fills zero fields as the table's defaults would (ID, CreatedAt and UpdatedAt in UTC,
-// Status Queued, Attempt 1). The buffer owns r afterwards: the caller must not change it.
+// Status Queued, Attempt 1) and keeps a copy: r is the caller's again once Add returns.
 //
 // When the buffer is full the DropPolicy applies. A record larger than MaxBytes on its own is
 // dropped whatever the policy, as is a record added after Close.
@@ -168,17 +175,39 @@ func (b *Buffer) Add(r *Request) {
 		return
 	}
 	fillDefaults(r, time.Now())
-	size := r.size()
-	r.cachedSize = size // the record's account, unchanged when a deferred build fills it in
+	r.materialize() // only the Transport makes records with a build pending, and it uses addCall
+	scratch := getScratch()
+	*scratch = appendRequestFrame((*scratch)[:0], r)
+	b.push(*scratch)
+	putScratch(scratch)
+}
 
+// addCall buffers a call recorded by a Transport, to be built (redacted) by the flusher. It
+// copies what it keeps of raw, which refers to the caller's headers and captures.
+func (b *Buffer) addCall(r *Request, raw *rawCall) {
+	fillDefaults(r, time.Now())
+	idx, ok := b.redactors.index(raw.redactor)
+	if !ok {
+		raw.build(r) // too many Redactors to number: build on the caller's goroutine
+		b.Add(r)
+		return
+	}
+	scratch := getScratch()
+	*scratch = appendCallFrame((*scratch)[:0], r, raw, idx)
+	b.push(*scratch)
+	putScratch(scratch)
+}
+
+// push copies a frame into the queue, or drops it.
+func (b *Buffer) push(frame []byte) {
+	size := frameSize(len(frame))
 	b.mu.Lock()
 	b.stats.Produced++
 	switch {
 	case b.closed || size > b.cfg.MaxBytes:
 		b.dropLocked(1)
 	case b.makeRoomLocked(size):
-		b.queue.pushBack(r)
-		b.queuedBytes += size
+		b.queue.pushBack(frame)
 	default:
 		b.dropLocked(1)
 	}
@@ -199,12 +228,11 @@ func (b *Buffer) Add(r *Request) {
 func (b *Buffer) makeRoomLocked(size int64) bool {
 	fits := func() bool {
 		return int64(b.queue.len())+b.inFlight+1 <= int64(b.cfg.MaxEntries) &&
-			b.queuedBytes+b.inFlightBytes+size <= b.cfg.MaxBytes
+			b.queue.bytes+b.inFlightBytes+size <= b.cfg.MaxBytes
 	}
 	if b.cfg.DropPolicy == DropOldest {
 		for !fits() && b.queue.len() > 0 {
-			old := b.queue.popFront()
-			b.queuedBytes -= old.size()
+			b.queue.dropFront()
 			b.dropLocked(1)
 		}
 	}
@@ -230,7 +258,7 @@ func (b *Buffer) Stats() BufferStats {
 	defer b.mu.Unlock()
 	s := b.stats
 	s.Pending = int64(b.queue.len()) + b.inFlight
-	s.PendingBytes = b.queuedBytes + b.inFlightBytes
+	s.PendingBytes = b.queue.bytes + b.inFlightBytes
 	return s
 }
 
@@ -249,22 +277,29 @@ func (b *Buffer) Flush(ctx context.Context) (int, error) {
 	remaining := b.queue.len()
 	b.kicked = false
 	b.mu.Unlock()
+	if remaining == 0 {
+		return 0, nil
+	}
+	if err := b.reachable(ctx); err != nil {
+		b.signal() // let the background goroutine take over, with backoff
+		return 0, fmt.Errorf("flush integration requests: nothing written: %w", err)
+	}
 
 	stored := 0
 	for remaining > 0 {
 		if err := ctx.Err(); err != nil {
 			return stored, fmt.Errorf("flush integration requests: %w", err)
 		}
-		batch, bytes := b.take(min(remaining, b.cfg.BatchSize))
-		if len(batch) == 0 {
+		batch := b.take(min(remaining, b.cfg.BatchSize))
+		if len(batch.rows) == 0 {
 			break // drops took what was waiting
 		}
-		materialize(batch)
-		remaining -= len(batch)
+		remaining -= len(batch.rows)
+		materialize(batch.rows)
 		wctx, cancel := context.WithTimeout(ctx, b.cfg.WriteTimeout)
-		res := writeRows(wctx, b.db, batch)
+		res := writeRows(wctx, b.db, batch.rows)
 		cancel()
-		b.settle(batch, bytes, res)
+		b.settle(batch, res)
 		stored += res.stored
 		if res.cause != nil {
 			b.signal() // let the background goroutine take over, with backoff
@@ -275,11 +310,21 @@ func (b *Buffer) Flush(ctx context.Context) (int, error) {
 	return stored, nil
 }
 
-// addDeferred buffers a record whose costly fields build fills in later: on the flusher, just
-// before the record is written or spilled, not on the caller's goroutine (see Transport).
-func (b *Buffer) addDeferred(r *Request, build func(*Request)) {
-	r.build = build
-	b.Add(r)
+// reachable gets a connection from the pool and gives it back. A database that is down fails
+// here, before any record leaves the queue: retries during an outage cost a connection
+// attempt, not the copying and decoding of a batch that is then put back.
+func (b *Buffer) reachable(ctx context.Context) error {
+	sqlDB, err := b.db.DB()
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, b.cfg.WriteTimeout)
+	defer cancel()
+	conn, err := sqlDB.Conn(wctx)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 // materialize runs the deferred builds of a batch taken for writing or spilling. It runs
@@ -290,44 +335,90 @@ func materialize(batch []*Request) {
 	}
 }
 
-// take moves up to n of the oldest waiting records to the in-flight set.
-func (b *Buffer) take(n int) ([]*Request, int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n = min(n, b.queue.len())
-	batch := make([]*Request, n)
-	var bytes int64
-	for i := range batch {
-		batch[i] = b.queue.popFront()
-		bytes += batch[i].size()
+// taken is a batch of records moved from the queue to the in-flight set.
+type taken struct {
+	rows   []*Request
+	frames [][]byte // rows[i] as it was queued, to put back unchanged
+	bytes  int64    // their queue size, counted in inFlightBytes
+}
+
+// takeStep bounds how many frames take copies per hold of b.mu, so that Add never waits long.
+const takeStep = 64
+
+// take moves up to n of the oldest waiting records to the in-flight set, copies them out of
+// the queue and decodes them.
+func (b *Buffer) take(n int) *taken {
+	var frames [][]byte
+	for len(frames) < n {
+		b.mu.Lock()
+		k := min(n-len(frames), b.queue.len(), takeStep)
+		var bytes int64
+		for range k {
+			f := b.queue.popFront()
+			frames = append(frames, f)
+			bytes += frameSize(len(f))
+		}
+		b.inFlight += int64(k)
+		b.inFlightBytes += bytes
+		b.mu.Unlock()
+		if k == 0 {
+			break
+		}
 	}
-	b.queuedBytes -= bytes
-	b.inFlight += int64(n)
-	b.inFlightBytes += bytes
-	return batch, bytes
+
+	t := &taken{rows: make([]*Request, 0, len(frames)), frames: make([][]byte, 0, len(frames))}
+	redactors := b.redactors.all()
+	var bad, badBytes int64
+	for _, f := range frames {
+		r, err := decodeFrame(f, redactors)
+		if err != nil { // a bug, not bad data: count the record as failed rather than retry it for ever
+			b.log.Error("integration buffer: cannot decode a buffered record; it is lost", "error", err)
+			bad++
+			badBytes += frameSize(len(f))
+			continue
+		}
+		t.rows = append(t.rows, r)
+		t.frames = append(t.frames, f)
+		t.bytes += frameSize(len(f))
+	}
+	if bad > 0 {
+		b.mu.Lock()
+		b.inFlight -= bad
+		b.inFlightBytes -= badBytes
+		b.stats.Failed += bad
+		b.mu.Unlock()
+	}
+	return t
 }
 
 // settle accounts for a written batch: stored and rejected rows leave the buffer, rows not
-// written go back to the front in their order. Nothing needs dropping to put them back: in-flight
-// records always counted against the bounds.
-func (b *Buffer) settle(batch []*Request, bytes int64, res *writeResult) {
+// written go back to the front in their order, as they were queued. Nothing needs dropping to
+// put them back: in-flight records always counted against the bounds.
+func (b *Buffer) settle(t *taken, res *writeResult) {
 	for _, e := range res.rejected {
 		// The id and the database's error only: the body may hold personal data.
 		b.log.Warn("integration request rejected by the database", "id", e.ID, "error", e.Err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.inFlight -= int64(len(batch))
-	b.inFlightBytes -= bytes
+	b.inFlight -= int64(len(t.rows))
+	b.inFlightBytes -= t.bytes
 	b.stats.Stored += int64(res.stored)
 	b.stats.Failed += int64(len(res.rejected))
-	b.putBackLocked(res.unstored)
+	b.putBackLocked(t, res.unstored)
 }
 
-func (b *Buffer) putBackLocked(rows []*Request) {
+// putBackLocked returns the frames of rows (a subset of t.rows, in order) to the front.
+func (b *Buffer) putBackLocked(t *taken, rows []*Request) {
+	if len(rows) == 0 {
+		return
+	}
+	frameOf := make(map[*Request][]byte, len(t.rows))
+	for i, r := range t.rows {
+		frameOf[r] = t.frames[i]
+	}
 	for i := len(rows) - 1; i >= 0; i-- {
-		b.queue.pushFront(rows[i])
-		b.queuedBytes += rows[i].size()
+		b.queue.pushFront(frameOf[rows[i]])
 	}
 }
 
@@ -485,6 +576,7 @@ func (b *Buffer) Close(ctx context.Context) error {
 		t.Stop()
 		delay = min(2*delay, b.cfg.RetryMax)
 	}
+	defer b.discardWaiting()
 	pending := b.Stats().Pending
 	if pending == 0 {
 		return nil
@@ -500,54 +592,11 @@ func (b *Buffer) Close(ctx context.Context) error {
 	return fmt.Errorf("close integration buffer: %d records not stored, spilled to %s for replay: %w", n, path, lastErr)
 }
 
-// deque is a ring buffer of records that grows and shrinks by halves: push and pop at either
-// end are O(1) amortized, and a drained buffer gives its array back to the garbage collector.
-// Popped slots are cleared, so a dropped record is unreachable at once.
-type deque struct {
-	buf  []*Request
-	head int // index of the first record
-	n    int
-}
-
-const dequeMinCap = 64
-
-func (d *deque) len() int { return d.n }
-
-func (d *deque) pushBack(r *Request) {
-	d.growIfFull()
-	d.buf[(d.head+d.n)%len(d.buf)] = r
-	d.n++
-}
-
-func (d *deque) pushFront(r *Request) {
-	d.growIfFull()
-	d.head = (d.head - 1 + len(d.buf)) % len(d.buf)
-	d.buf[d.head] = r
-	d.n++
-}
-
-func (d *deque) popFront() *Request {
-	r := d.buf[d.head]
-	d.buf[d.head] = nil
-	d.head = (d.head + 1) % len(d.buf)
-	d.n--
-	if len(d.buf) > dequeMinCap && d.n <= len(d.buf)/4 {
-		d.resize(len(d.buf) / 2)
-	}
-	return r
-}
-
-func (d *deque) growIfFull() {
-	if d.n == len(d.buf) {
-		d.resize(max(dequeMinCap, 2*len(d.buf)))
-	}
-}
-
-func (d *deque) resize(capacity int) {
-	buf := make([]*Request, capacity)
-	if d.n > 0 {
-		k := copy(buf, d.buf[d.head:min(d.head+d.n, len(d.buf))])
-		copy(buf[k:], d.buf[:d.n-k])
-	}
-	d.buf, d.head = buf, 0
+// discardWaiting ends Close: records still waiting are lost (Close said so), counted as
+// dropped, and the queue's memory goes back to the system.
+func (b *Buffer) discardWaiting() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropLocked(int64(b.queue.len()))
+	b.queue.reset()
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -33,8 +34,16 @@ func pendingIDs(b *Buffer) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ids := make([]string, 0, b.queue.len())
-	for i := range b.queue.len() {
-		ids = append(ids, b.queue.buf[(b.queue.head+i)%len(b.queue.buf)].ID)
+	for _, c := range b.queue.chunks {
+		for off := c.r; off < c.w; {
+			n := int(binary.LittleEndian.Uint32(c.buf[off:]))
+			r, err := decodeFrame(c.buf[off+frameHeader:off+frameHeader+n], b.redactors.all())
+			if err != nil {
+				panic(err)
+			}
+			ids = append(ids, r.ID)
+			off += frameHeader + n
+		}
 	}
 	return ids
 }
@@ -430,35 +439,64 @@ func TestBufferClose(t *testing.T) {
 	})
 }
 
-// TestDeque checks the ring against a slice, and that a drained ring releases its array.
-func TestDeque(t *testing.T) {
-	var d deque
-	var model []*Request
+// TestFrameQueue checks the queue against a slice, with frames of every size (some longer
+// than a chunk), and that a drained queue keeps its spare chunks within their limit.
+func TestFrameQueue(t *testing.T) {
+	q := newFrameQueue(64 << 20)
+	defer q.reset()
+	var model [][]byte
+	var modelBytes int64
 	rng := rand.New(rand.NewPCG(1, 2))
+	frame := func(i int) []byte {
+		size := rng.IntN(3000)
+		if rng.IntN(200) == 0 {
+			size = chunkSize + rng.IntN(chunkSize) // a chunk of its own
+		}
+		f := make([]byte, size)
+		for j := range f {
+			f[j] = byte(i + j)
+		}
+		return f
+	}
 	for i := range 20_000 {
-		r := &Request{ID: fmt.Sprint(i)}
 		switch op := rng.IntN(20); {
 		case op < 9 || len(model) == 0:
-			d.pushBack(r)
-			model = append(model, r)
+			f := frame(i)
+			q.pushBack(f)
+			model = append(model, f)
+			modelBytes += frameSize(len(f))
 		case op < 12:
-			d.pushFront(r)
-			model = append([]*Request{r}, model...)
-		case len(model) > 0:
-			got := d.popFront()
-			if got != model[0] {
-				t.Fatalf("step %d: popFront = %s; want %s", i, got.ID, model[0].ID)
+			f := frame(i)
+			q.pushFront(f)
+			model = append([][]byte{f}, model...)
+			modelBytes += frameSize(len(f))
+		case op < 16:
+			if !bytes.Equal(q.peekFront(), model[0]) {
+				t.Fatalf("step %d: peekFront differs from the oldest frame", i)
 			}
+			if got := q.popFront(); !bytes.Equal(got, model[0]) {
+				t.Fatalf("step %d: popFront returned %d bytes; want the oldest frame, %d bytes", i, len(got), len(model[0]))
+			}
+			modelBytes -= frameSize(len(model[0]))
+			model = model[1:]
+		default:
+			if got, want := q.dropFront(), frameSize(len(model[0])); got != want {
+				t.Fatalf("step %d: dropFront = %d; want %d", i, got, want)
+			}
+			modelBytes -= frameSize(len(model[0]))
 			model = model[1:]
 		}
-		if d.len() != len(model) {
-			t.Fatalf("step %d: len = %d; want %d", i, d.len(), len(model))
+		if q.len() != len(model) || q.bytes != modelBytes {
+			t.Fatalf("step %d: len %d, bytes %d; want %d, %d", i, q.len(), q.bytes, len(model), modelBytes)
 		}
 	}
-	for d.len() > 0 {
-		d.popFront()
+	for q.len() > 0 {
+		q.dropFront()
 	}
-	if len(d.buf) > dequeMinCap*2 {
-		t.Errorf("drained deque keeps %d slots; want at most %d", len(d.buf), dequeMinCap*2)
+	if len(q.chunks) != 0 || q.bytes != 0 {
+		t.Errorf("drained queue holds %d chunks, %d bytes; want none", len(q.chunks), q.bytes)
+	}
+	if len(q.spares) > q.maxSpares || q.maxSpares != 16 {
+		t.Errorf("drained queue keeps %d spare chunks (limit %d); want 16 at most", len(q.spares), q.maxSpares)
 	}
 }

@@ -16,13 +16,24 @@ import (
 
 // capture keeps the first limit bytes written to it and counts the rest. The transport
 // writes from its own goroutines while a record may be finished from another (a context
-// ending), hence the mutex.
+// ending), hence the mutex. Its buffer comes from a pool and goes back at release, once the
+// record has what it needs; writes after that are ignored.
 type capture struct {
-	mu    sync.Mutex
-	limit int64
-	buf   []byte
-	total int64
+	mu       sync.Mutex
+	limit    int64
+	hint     int64 // the body's declared length, when known: the buffer's first size
+	buf      []byte
+	pooled   *[]byte // the pool's handle on buf's first array
+	total    int64
+	released bool
 }
+
+// captureBufs recycles the buffers bodies are copied into: without it every recorded call
+// allocates a copy of both bodies for the collector to reclaim.
+var captureBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledCapture keeps a rare huge buffer from living on in the pool.
+const maxPooledCapture = 256 << 10
 
 // Write implements io.Writer; it never fails.
 func (c *capture) Write(p []byte) (int, error) {
@@ -30,12 +41,34 @@ func (c *capture) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	c.mu.Lock()
-	if room := c.limit - int64(len(c.buf)); room > 0 {
+	if c.buf == nil && !c.released {
+		c.pooled = captureBufs.Get().(*[]byte)
+		c.buf = (*c.pooled)[:0]
+		if want := min(max(c.hint, int64(len(p))), c.limit); int64(cap(c.buf)) < want {
+			c.buf = make([]byte, 0, want)
+		}
+	}
+	if room := c.limit - int64(len(c.buf)); room > 0 && !c.released {
 		c.buf = append(c.buf, p[:min(int64(len(p)), room)]...)
 	}
 	c.total += int64(len(p))
 	c.mu.Unlock()
 	return len(p), nil
+}
+
+// release returns the buffer to the pool. Call it once the record no longer needs the bytes
+// (a Buffer has copied them, or the record is built); nil-safe.
+func (c *capture) release() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pooled != nil && cap(c.buf) <= maxPooledCapture {
+		*c.pooled = c.buf[:0]
+		captureBufs.Put(c.pooled)
+	}
+	c.buf, c.pooled, c.released = nil, nil, true
 }
 
 // replay captures a request body through req.GetBody, without touching req.Body; nil when
@@ -49,34 +82,39 @@ func replay(req *http.Request, limit int64) *capture {
 		return nil
 	}
 	defer body.Close()
-	c := &capture{limit: limit}
-	if req.ContentLength > 0 {
-		c.buf = make([]byte, 0, min(req.ContentLength, limit))
-	}
+	c := &capture{limit: limit, hint: req.ContentLength}
 	if _, err := io.Copy(c, body); err != nil {
 		return nil
 	}
 	return c
 }
 
-// captured is how many bytes c holds (0 for a nil capture).
-func (c *capture) captured() int64 {
+// capturedBody is what a capture holds when its record is taken.
+type capturedBody struct {
+	present bool   // the body was captured (a call without a body has none)
+	buf     []byte // the first limit bytes
+	total   int64  // bytes seen
+	limit   int64
+}
+
+// snapshot returns what c holds (not present for a nil capture). The bytes are shared until
+// release: a Buffer copies them into its frame at once, any other sink builds the record at
+// once.
+func (c *capture) snapshot() capturedBody {
 	if c == nil {
-		return 0
+		return capturedBody{}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return int64(cap(c.buf))
+	return capturedBody{present: true, buf: c.buf, total: c.total, limit: c.limit}
 }
 
 // text turns the captured bytes into what is stored: decoded if the body is still
 // gzip- or deflate-encoded, a placeholder if it is binary, redacted, and cut to the limit at
 // a UTF-8 boundary. size is the body's full length (declared, or counted when longer).
-func (c *capture) text(h http.Header, declared int64, red *Redactor, s *Secrets) (out *string, truncated bool, size int64) {
-	c.mu.Lock()
+func (c capturedBody) text(h http.Header, declared int64, red *Redactor, s *Secrets) (out *string, truncated bool, size int64) {
 	raw := c.buf
 	size = max(c.total, declared)
-	c.mu.Unlock()
 	if size == 0 {
 		return nil, false, 0
 	}

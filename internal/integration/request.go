@@ -50,24 +50,21 @@ type Request struct {
 	CreatedAt          time.Time `gorm:"column:created_at" json:"created_at"`
 	UpdatedAt          time.Time `gorm:"column:updated_at" json:"updated_at"`
 
-	// build, when set, fills in the costly fields (redacted headers and bodies). The
-	// Transport leaves it to the Buffer, which runs it before a record is written or spilled.
-	build func(*Request)
-	// sizeHint is the memory a record holds while build is pending (its captured bytes);
-	// size uses it, and the Buffer keeps the size it accounted at Add in cachedSize.
-	sizeHint   int64
-	cachedSize int64
+	// raw, when set, is a call the Transport recorded whose costly fields (redacted headers
+	// and bodies) are still to be built. The Buffer builds them before a record is written or
+	// spilled.
+	raw *rawCall
 }
 
-// materialize runs a pending build, once. It runs on the Buffer's flusher, where a panic
+// materialize builds a pending record, once. It runs on the Buffer's flusher, where a panic
 // would end the process: a build that panics leaves the record with its cheap fields and an
 // error saying so, and nothing of the bodies (which may not be redacted).
 func (r *Request) materialize() {
-	b := r.build
-	if b == nil {
+	raw := r.raw
+	if raw == nil {
 		return
 	}
-	r.build = nil
+	r.raw = nil
 	defer func() {
 		if p := recover(); p != nil {
 			r.RequestHeaders, r.ResponseHeaders, r.Data, r.Output = nil, nil, nil, nil
@@ -75,7 +72,7 @@ func (r *Request) materialize() {
 			r.Error = &msg
 		}
 	}()
-	b(r)
+	raw.build(r)
 }
 
 // JSON is a JSON document column: JSONB on PostgreSQL, TEXT on SQLite. It scans from either
@@ -135,24 +132,4 @@ func NewID() string {
 		return uuid.NewString()
 	}
 	return id.String()
-}
-
-// size is the approximate memory a buffered Request holds, used for the buffer's byte bound.
-func (r *Request) size() int64 {
-	if r.cachedSize > 0 {
-		return r.cachedSize
-	}
-	if r.build != nil {
-		return r.sizeHint
-	}
-	n := int64(256) // struct, id, timestamps and small fields
-	n += int64(len(r.Service) + len(r.RequestDescription) + len(r.RequestID) + len(r.Method) + len(r.URL))
-	n += int64(len(r.RequestHeaders) + len(r.ResponseHeaders))
-	n += int64(len(r.ReferenceType) + len(r.ReferenceID) + len(r.Owner))
-	for _, s := range []*string{r.Data, r.Output, r.Error} {
-		if s != nil {
-			n += int64(len(*s))
-		}
-	}
-	return n
 }

@@ -83,20 +83,20 @@ func (b *Buffer) spill() (n int, path string, err error) {
 	b.mu.Lock()
 	n = b.queue.len()
 	b.mu.Unlock()
-	rows, bytes := b.take(n)
-	materialize(rows) // redacted before anything reaches the disk
-	path, err = writeSpillFile(b.cfg.SpillDir, rows)
+	t := b.take(n)
+	materialize(t.rows) // redacted before anything reaches the disk
+	path, err = writeSpillFile(b.cfg.SpillDir, t.rows)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.inFlight -= int64(len(rows))
-	b.inFlightBytes -= bytes
+	b.inFlight -= int64(len(t.rows))
+	b.inFlightBytes -= t.bytes
 	if err != nil {
-		b.putBackLocked(rows)
+		b.putBackLocked(t, t.rows)
 		return 0, "", err
 	}
-	b.stats.Spilled += int64(len(rows))
-	return len(rows), path, nil
+	b.stats.Spilled += int64(len(t.rows))
+	return len(t.rows), path, nil
 }
 
 func writeSpillFile(dir string, rows []*Request) (path string, err error) {

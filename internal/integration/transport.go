@@ -101,7 +101,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			// A RoundTripper must not modify the caller's request: send a shallow copy whose
 			// body is tee'd. GetBody stays the caller's, so redirects and retries resend the
 			// whole body.
-			c.reqBody = &capture{limit: t.opts.BodyCap}
+			c.reqBody = &capture{limit: t.opts.BodyCap, hint: req.ContentLength}
 			copied := *req
 			copied.Body = &teeBody{rc: req.Body, c: c.reqBody}
 			out = &copied
@@ -117,10 +117,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.finish(resp, nil, nil)
 		return resp, nil
 	}
-	body := &recordingBody{rc: resp.Body, call: c, resp: resp, c: capture{limit: t.opts.BodyCap}}
-	if resp.ContentLength > 0 { // one allocation instead of append's doublings
-		body.c.buf = make([]byte, 0, min(resp.ContentLength, t.opts.BodyCap))
-	}
+	body := &recordingBody{rc: resp.Body, call: c, resp: resp, c: capture{limit: t.opts.BodyCap, hint: resp.ContentLength}}
 	// AfterFunc runs its function at once, in a new goroutine, when the context is already
 	// done, possibly before stop is assigned: end reads stop under the mutex.
 	stop := context.AfterFunc(req.Context(), func() { body.end(req.Context().Err()) })
@@ -155,30 +152,33 @@ func attempt(req *http.Request, base int) int {
 // or it was not captured.
 //
 // The record is made in two steps. What must be read now, while the request and response are
-// as the caller left them, is copied at once (it is cheap: headers are cloned, not encoded).
-// What is costly (redaction, decoding and capping bodies, encoding headers as JSON) is done
-// by build. A sink that is a Buffer runs build later, on its flusher, just before writing:
-// the caller's goroutine pays for a few copies, not for the redaction of two bodies. Any
-// other sink gets the record built.
+// as the caller left them, is taken at once: the cheap fields, and a rawCall that refers to
+// the headers and captured bodies. What is costly (redaction, decoding and capping bodies,
+// encoding headers as JSON) is rawCall.build. A Buffer copies the rawCall into its frame
+// right here and runs build later, on its flusher, just before writing: the caller's goroutine
+// pays for a copy, not for the redaction of two bodies. Any other sink gets the record built.
 func (c *call) finish(resp *http.Response, err error, respBody *capture) {
 	c.once.Do(func() {
-		r, build := c.snapshot(resp, err, respBody)
-		if d, ok := c.t.sink.(deferredSink); ok {
-			d.addDeferred(r, build)
+		defer c.reqBody.release()
+		defer respBody.release()
+		r, raw := c.snapshot(resp, err, respBody)
+		if d, ok := c.t.sink.(callSink); ok {
+			d.addCall(r, raw)
 			return
 		}
-		build(r)
+		raw.build(r)
 		c.t.sink.Add(r)
 	})
 }
 
-// deferredSink is a Sink that builds records itself, later (the Buffer).
-type deferredSink interface {
-	addDeferred(r *Request, build func(*Request))
+// callSink is a Sink that builds records itself, later (the Buffer). addCall must copy what
+// it keeps of raw before it returns: the headers are the caller's.
+type callSink interface {
+	addCall(r *Request, raw *rawCall)
 }
 
-// snapshot fills the record's cheap fields now and returns the function that fills the rest.
-func (c *call) snapshot(resp *http.Response, callErr error, respBody *capture) (*Request, func(*Request)) {
+// snapshot fills the record's cheap fields now and returns what build needs for the rest.
+func (c *call) snapshot(resp *http.Response, callErr error, respBody *capture) (*Request, *rawCall) {
 	o := c.t.opts
 	req := c.req
 	d := DetailsFrom(req.Context())
@@ -203,63 +203,72 @@ func (c *call) snapshot(resp *http.Response, callErr error, respBody *capture) (
 		CreatedAt:          c.start.UTC().Truncate(time.Microsecond),
 		UpdatedAt:          now,
 	}
-	url := req.URL.String()
-	if c.inbound {
-		url = requestURL(req) // a server request's URL is only the path
+	raw := &rawCall{
+		redactor:  o.Redactor,
+		url:       req.URL.String(),
+		inbound:   c.inbound,
+		reqHeader: req.Header,
+		reqBody:   c.reqBody.snapshot(),
+		reqLength: req.ContentLength,
+		respBody:  respBody.snapshot(),
 	}
-	reqHeader, reqLength := req.Header.Clone(), req.ContentLength
-	var respHeader http.Header
-	var respLength int64
-	var respStatus string
+	if c.inbound {
+		raw.url = requestURL(req) // a server request's URL is only the path
+	}
 	if resp != nil {
 		code := resp.StatusCode
 		r.StatusCode = &code
-		respHeader, respLength, respStatus = resp.Header.Clone(), resp.ContentLength, resp.Status
+		raw.hasResponse = true
+		raw.respHeader, raw.respLength, raw.respStatus = resp.Header, resp.ContentLength, resp.Status
 	}
-	var errText string
 	if callErr != nil {
-		errText = callErr.Error()
+		raw.errText = callErr.Error()
 	}
-	r.sizeHint = 512 + int64(len(url)) + headerSize(reqHeader) + headerSize(respHeader) + int64(len(errText)) +
-		c.reqBody.captured() + respBody.captured()
-
-	build := func(r *Request) {
-		// Redact in the order the data flowed, so that every secret sent is known before the
-		// response, which may echo it, is redacted.
-		var secrets Secrets
-		red := o.Redactor
-		r.RequestHeaders = headerJSON(red.Header(reqHeader, &secrets))
-		if c.reqBody != nil {
-			r.Data, r.DataTruncated, r.DataSize = c.reqBody.text(reqHeader, reqLength, red, &secrets)
-		}
-		r.URL = red.URL(url, &secrets)
-		if resp != nil {
-			r.ResponseHeaders = headerJSON(red.Header(respHeader, &secrets))
-		}
-		if respBody != nil {
-			r.Output, r.OutputTruncated, r.OutputSize = respBody.text(respHeader, respLength, red, &secrets)
-		}
-		switch {
-		case errText != "":
-			msg := secrets.Mask(errText)
-			r.Error = &msg
-		case r.Status == StatusFailed && respStatus != "":
-			msg := "unexpected response status " + respStatus
-			r.Error = &msg
-		}
-	}
-	return r, build
+	return r, raw
 }
 
-func headerSize(h http.Header) int64 {
-	var n int
-	for k, vs := range h {
-		n += len(k) + 8
-		for _, v := range vs {
-			n += len(v) + 4
-		}
+// rawCall is a recorded call as it was seen, before redaction: what build turns into the
+// record's costly fields. The Buffer keeps it encoded in its frame (appendCallFrame).
+type rawCall struct {
+	redactor    *Redactor
+	url         string
+	inbound     bool
+	reqHeader   http.Header
+	reqBody     capturedBody
+	reqLength   int64 // as declared; -1 when unknown
+	hasResponse bool
+	respHeader  http.Header
+	respBody    capturedBody
+	respLength  int64
+	respStatus  string // "200 OK"
+	errText     string // the transport's error
+}
+
+// build fills r's costly fields from c.
+func (c *rawCall) build(r *Request) {
+	// Redact in the order the data flowed, so that every secret sent is known before the
+	// response, which may echo it, is redacted.
+	var secrets Secrets
+	red := c.redactor
+	r.RequestHeaders = headerJSON(red.Header(c.reqHeader, &secrets))
+	if c.reqBody.present {
+		r.Data, r.DataTruncated, r.DataSize = c.reqBody.text(c.reqHeader, c.reqLength, red, &secrets)
 	}
-	return int64(n)
+	r.URL = red.URL(c.url, &secrets)
+	if c.hasResponse {
+		r.ResponseHeaders = headerJSON(red.Header(c.respHeader, &secrets))
+	}
+	if c.respBody.present {
+		r.Output, r.OutputTruncated, r.OutputSize = c.respBody.text(c.respHeader, c.respLength, red, &secrets)
+	}
+	switch {
+	case c.errText != "":
+		msg := secrets.Mask(c.errText)
+		r.Error = &msg
+	case r.Status == StatusFailed && c.respStatus != "":
+		msg := "unexpected response status " + c.respStatus
+		r.Error = &msg
+	}
 }
 
 func headerJSON(h http.Header) JSON {

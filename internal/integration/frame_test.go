@@ -1,0 +1,133 @@
+package integration
+
+import (
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A Request survives its frame field for field, empty and nil values included. Times come
+// back in UTC (the same instant), and empty JSON columns as nil (both are NULL).
+func TestRequestFrameRoundTrip(t *testing.T) {
+	emptyOutput := fullRequest(NewID())
+	emptyOutput.Output = new("")
+	for name, r := range map[string]*Request{
+		"every field":  fullRequest(NewID()),
+		"empty output": emptyOutput,
+		"minimal":      minimalRequest(NewID(), time.Now()),
+		"zero":         {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := decodeFrame(appendRequestFrame(nil, r), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *r
+			want.CreatedAt, want.UpdatedAt = want.CreatedAt.UTC(), want.UpdatedAt.UTC()
+			if len(want.RequestHeaders) == 0 {
+				want.RequestHeaders = nil
+			}
+			if len(want.ResponseHeaders) == 0 {
+				want.ResponseHeaders = nil
+			}
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("round trip:\n got %+v\nwant %+v", *got, want)
+			}
+		})
+	}
+}
+
+func sampleCall() *rawCall {
+	return &rawCall{
+		redactor: sharedRedactor,
+		url:      "https://user:pw@erp.example/orders?token=t0k3n-abcdef&page=2",
+		reqHeader: http.Header{"Authorization": {"Bearer sk_live_123456"}, "Content-Type": {"application/json"},
+			"X-Multi": {"a", "b"}},
+		reqBody:     capturedBody{present: true, buf: []byte(`{"password":"hunter2-secret","n":1}`), total: 35, limit: 64 << 10},
+		reqLength:   35,
+		hasResponse: true,
+		respHeader:  http.Header{"Content-Type": {"application/json"}, "Set-Cookie": {"sid=abcdef123"}},
+		respBody:    capturedBody{present: true, buf: []byte(`{"echo":"hunter2-secret sk_live_123456"}`), total: 5000, limit: 64 << 10},
+		respLength:  -1,
+		respStatus:  "502 Bad Gateway",
+		errText:     "",
+	}
+}
+
+// A call decoded from its frame builds exactly the record the call builds in place: the
+// flusher's records are the ones a sink building at once would get.
+func TestCallFrameBuildsTheSameRecord(t *testing.T) {
+	for name, c := range map[string]*rawCall{
+		"full":                 sampleCall(),
+		"transport error":      {redactor: sharedRedactor, url: "http://x/", reqHeader: http.Header{}, errText: "dial tcp: refused token=abc"},
+		"no bodies, no header": {redactor: sharedRedactor, url: "http://x/", hasResponse: true, respStatus: "204 No Content"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := fullRequest(NewID())
+			r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+			r.Data, r.Output, r.Error, r.RequestHeaders, r.ResponseHeaders = nil, nil, nil, nil, nil
+			r.DataTruncated, r.DataSize, r.OutputTruncated, r.OutputSize = false, 0, false, 0
+			want := *r
+			c.build(&want)
+
+			frame := appendCallFrame(nil, r, c, 1)
+			got, err := decodeFrame(frame, []*Redactor{nil, sharedRedactor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.raw == nil {
+				t.Fatal("decoded call has nothing to build")
+			}
+			got.materialize()
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("built from the frame:\n got %+v\nwant %+v", *got, want)
+			}
+			if strings.Contains(strOf(got.Output)+strOf(got.Error)+got.URL+string(got.RequestHeaders), "sk_live_123456") {
+				t.Errorf("a secret survived the build: %+v", *got)
+			}
+		})
+	}
+}
+
+// A frame cut anywhere, or naming a Redactor the table lacks, is an error, never a panic.
+func TestDecodeFrameRejectsDamage(t *testing.T) {
+	frames := [][]byte{appendRequestFrame(nil, fullRequest("r1")), appendCallFrame(nil, fullRequest("r2"), sampleCall(), 0)}
+	for _, f := range frames {
+		for n := range len(f) {
+			if _, err := decodeFrame(f[:n], []*Redactor{sharedRedactor}); err == nil {
+				t.Fatalf("a frame cut at %d of %d bytes decoded", n, len(f))
+			}
+		}
+		if _, err := decodeFrame(append(f[:len(f):len(f)], 0), []*Redactor{sharedRedactor}); err == nil {
+			t.Error("a frame with a trailing byte decoded")
+		}
+	}
+	if _, err := decodeFrame(frames[1], nil); err == nil {
+		t.Error("a call frame naming an unknown redactor decoded")
+	}
+}
+
+// The table numbers each Redactor once, and refuses to grow past its bound.
+func TestRedactorTable(t *testing.T) {
+	var tab redactorTable
+	a, b := NewRedactor(DefaultRedactConfig()), NewRedactor(DefaultRedactConfig())
+	for _, tc := range []struct {
+		r    *Redactor
+		want int
+	}{{a, 0}, {b, 1}, {a, 0}, {b, 1}} {
+		if got, ok := tab.index(tc.r); !ok || got != tc.want {
+			t.Errorf("index = %d, %v; want %d", got, ok, tc.want)
+		}
+	}
+	for range maxRedactors {
+		tab.index(NewRedactor(RedactConfig{}))
+	}
+	if _, ok := tab.index(NewRedactor(RedactConfig{})); ok {
+		t.Errorf("the table grew past %d entries", maxRedactors)
+	}
+	if got, ok := tab.index(b); !ok || got != 1 {
+		t.Errorf("a known Redactor after the table filled: %d, %v; want 1, true", got, ok)
+	}
+}
