@@ -601,7 +601,7 @@ func (r *Redactor) redactJSON(body []byte, prefix bool, s *Secrets) ([]byte, boo
 	if !s.anyIn(out) && (!prefix || s.tailPrefixLen(out) == 0) {
 		return out, true
 	}
-	mk := jsonScanner{b: out, mask: s, prefix: prefix}
+	mk := jsonScanner{b: out, mask: s, prefix: prefix, hits: s.spans(out)}
 	if !mk.run() { // cannot happen: out is body with values swapped for strings
 		if prefix {
 			return s.maskPrefixBytes(out), true
@@ -749,6 +749,8 @@ type jsonScanner struct {
 	leaves      []maskSpan // scalars inside redacted values
 	partialLeaf maskSpan   // prefix mode: a scalar inside a redacted value, cut off by the end
 	cut         int        // the output is b[:cut] with edits applied; less than len(b) only in prefix mode
+	hits        []maskSpan // mask mode: where the secrets occur in b, by start
+	nextHit     int        // hits before it start before the last token masked
 }
 
 const (
@@ -942,10 +944,10 @@ func (j *jsonScanner) maskToken(start, end int) {
 	if j.mask == nil {
 		return
 	}
-	tok := j.b[start:end]
-	if !j.mask.anyIn(tok) {
+	if !j.hitWithin(start, end) {
 		return
 	}
+	tok := j.b[start:end]
 	if tok[0] != '"' {
 		j.edits = append(j.edits, jsonEdit{start: start, end: end})
 		return
@@ -957,6 +959,25 @@ func (j *jsonScanner) maskToken(start, end int) {
 	if m := j.mask.Mask(dec); m != dec {
 		j.edits = append(j.edits, jsonEdit{start: start, end: end, repl: appendJSONString(nil, m, false, false)})
 	}
+}
+
+// hitWithin reports whether a secret occurs wholly inside b[start:end], as anyIn(b[start:end])
+// would, from the occurrences found once for the whole input: a body has hundreds of tokens,
+// and searching each for every spelling of every secret cost more than the rest of the scan.
+// Tokens come in order, so the search resumes where the last one stopped.
+func (j *jsonScanner) hitWithin(start, end int) bool {
+	for j.nextHit < len(j.hits) && j.hits[j.nextHit].start < start {
+		j.nextHit++
+	}
+	for _, h := range j.hits[j.nextHit:] {
+		if h.start >= end {
+			return false
+		}
+		if h.end <= end {
+			return true
+		}
+	}
+	return false
 }
 
 func jsonSkipWS(b []byte, i int) int {
@@ -1220,6 +1241,26 @@ func (s *Secrets) Mask(text string) string {
 	flush()
 	sb.WriteString(text[last:])
 	return sb.String()
+}
+
+// spans returns every occurrence of every secret spelling in b, sorted by start.
+func (s *Secrets) spans(b []byte) []maskSpan {
+	if s == nil {
+		return nil
+	}
+	var hits []maskSpan
+	for _, f := range s.forms {
+		for off := 0; ; {
+			k := bytes.Index(b[off:], f.b)
+			if k < 0 {
+				break
+			}
+			hits = append(hits, maskSpan{off + k, off + k + len(f.b)})
+			off += k + 1
+		}
+	}
+	slices.SortFunc(hits, func(a, b maskSpan) int { return a.start - b.start })
+	return hits
 }
 
 // anyIn reports whether b contains any secret spelling.
