@@ -104,7 +104,7 @@ type BufferStats struct {
 	Failed       int64 // rejected by the database for their content (logged with their id)
 	Pending      int64 // held in memory, waiting or being written
 	Spilled      int64 // written to a spill file by Close
-	PendingBytes int64 // estimated memory of the pending records
+	PendingBytes int64 // size of the pending records as the buffer holds them (encoded), the figure MaxBytes bounds
 }
 
 // dropLogEvery limits drop warnings to one line per period, with the count since the last.

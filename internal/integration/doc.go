@@ -13,6 +13,8 @@
 //   - context.go: per-call details (service, reference, owner) carried in a context.
 //   - inbound.go: an Echo middleware recording calls third parties make to us.
 //   - buffer.go, store.go: the deferred buffer and its batched writes (COPY on PostgreSQL).
+//   - frame.go, queue.go, offheap_*.go: how the buffer holds records: encoded, in chunks
+//     mapped outside the Go heap, so that they do not count in the collector's pacing.
 //   - spill.go: records the buffer could not store at shutdown, kept on disk and replayed.
 //   - log.go: synchronous records (Frappe's create_request_log) and status changes.
 package integration

@@ -76,30 +76,58 @@ func (s *spillRecord) request() (*Request, error) {
 }
 
 // spill writes every waiting record to a new spill file. While it writes, the records count as
-// in flight; if the file cannot be written they go back to the buffer.
+// in flight; if the file cannot be written they go back to the buffer. It works a batch at a
+// time: only the frames (to put back) stay in memory, not the records built from them.
 func (b *Buffer) spill() (n int, path string, err error) {
 	b.flushMu.Lock() // no flush may take records while they are being spilled
 	defer b.flushMu.Unlock()
 	b.mu.Lock()
-	n = b.queue.len()
+	waiting := b.queue.len()
 	b.mu.Unlock()
-	t := b.take(n)
-	materialize(t.rows) // redacted before anything reaches the disk
-	path, err = writeSpillFile(b.cfg.SpillDir, t.rows)
+
+	var batches []*taken
+	path, err = writeSpillFile(b.cfg.SpillDir, func(enc *json.Encoder) error {
+		for left := waiting; left > 0; {
+			t := b.take(min(left, b.cfg.BatchSize))
+			if len(t.frames) == 0 {
+				return nil // drops took what was waiting
+			}
+			left -= len(t.frames)
+			batches = append(batches, t)
+			materialize(t.rows) // redacted before anything reaches the disk
+			for _, r := range t.rows {
+				if err := enc.Encode(newSpillRecord(r)); err != nil {
+					return err
+				}
+			}
+			t.rows = nil // written: only the frames are kept, in case the file fails
+		}
+		return nil
+	})
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.inFlight -= int64(len(t.rows))
-	b.inFlightBytes -= t.bytes
+	for _, t := range batches {
+		n += len(t.frames)
+		b.inFlight -= int64(len(t.frames))
+		b.inFlightBytes -= t.bytes
+	}
 	if err != nil {
-		b.putBackLocked(t, t.rows)
+		for i := len(batches) - 1; i >= 0; i-- {
+			frames := batches[i].frames
+			for j := len(frames) - 1; j >= 0; j-- {
+				b.queue.pushFront(frames[j])
+			}
+		}
 		return 0, "", err
 	}
-	b.stats.Spilled += int64(len(t.rows))
-	return len(t.rows), path, nil
+	b.stats.Spilled += int64(n)
+	return n, path, nil
 }
 
-func writeSpillFile(dir string, rows []*Request) (path string, err error) {
+// writeSpillFile writes what write encodes to a new file in dir, durably, under a name
+// Replay finds. A file that fails is removed.
+func writeSpillFile(dir string, write func(*json.Encoder) error) (path string, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("spill: %w", err)
 	}
@@ -121,10 +149,8 @@ func writeSpillFile(dir string, rows []*Request) (path string, err error) {
 	w := bufio.NewWriterSize(f, 1<<20)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	for _, r := range rows {
-		if err := enc.Encode(newSpillRecord(r)); err != nil {
-			return "", err
-		}
+	if err := write(enc); err != nil {
+		return "", err
 	}
 	if err := w.Flush(); err != nil {
 		return "", err

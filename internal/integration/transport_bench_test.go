@@ -206,6 +206,7 @@ func BenchmarkCall(b *testing.B) {
 			calls     int
 			fn        func()
 			wall, cpu []float64 // ns per call, one per round
+			faults    int64     // minor page faults, all rounds
 		}
 		vs := []*variant{
 			{name: "bare", calls: block, fn: func() { e.call(b, e.bare) }},
@@ -225,11 +226,12 @@ func BenchmarkCall(b *testing.B) {
 			for r := range rounds {
 				for k := range vs {
 					v := vs[(r+k)%len(vs)] // rotate which variant goes first
-					cpu0, start := processCPU(), time.Now()
+					f0, cpu0, start := pageFaults(), processCPU(), time.Now()
 					for range v.calls {
 						v.fn()
 					}
 					wall, cpu := time.Since(start), processCPU()-cpu0
+					v.faults += pageFaults() - f0
 					v.wall = append(v.wall, float64(wall.Nanoseconds())/float64(v.calls))
 					v.cpu = append(v.cpu, float64(cpu.Nanoseconds())/float64(v.calls))
 					if v.name == "recording" {
@@ -287,10 +289,23 @@ func BenchmarkCall(b *testing.B) {
 			"sync/recording = %.1f (goal >= 20; vs recording+drain %.1f)",
 			m["recording/bare"], m["recording+drain/bare"], m["recording/bare-cpu"], m["discard/bare"],
 			m["discard/bare-cpu"], m["sync/recording"], m["sync/recording+drain"])
+		perCall := func(v *variant) float64 { return float64(v.faults) / float64(v.calls*rounds*b.N) }
+		b.Logf("page faults per call: bare %.2f, recording %.2f, discard %.2f, sync %.2f",
+			perCall(bare), perCall(rec), perCall(disc), perCall(sync))
 		b.Logf("added to a bare call: sync insert %.0f ns, recording %.0f ns (+drain %.0f ns): sync/recording = %.1f (+drain %.1f)",
 			m["sync-ns/call"]-m["bare-ns/call"], m["recording-ns/call"]-m["bare-ns/call"], m["recording+drain-ns/call"]-m["bare-ns/call"],
 			m["sync-added/recording-added"], m["sync-added/recording+drain-added"])
 	})
+}
+
+// pageFaults counts the minor page faults of this process so far (a fresh page of memory
+// costs one, about 1.6 µs on the machine of docs/BENCHMARKS.md).
+func pageFaults() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Minflt
 }
 
 // processCPU is the user and system CPU time this process has used, all threads.
