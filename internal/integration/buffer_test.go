@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -498,5 +499,29 @@ func TestFrameQueue(t *testing.T) {
 	}
 	if len(q.spares) > q.maxSpares || q.maxSpares != 16 {
 		t.Errorf("drained queue keeps %d spare chunks (limit %d); want 16 at most", len(q.spares), q.maxSpares)
+	}
+}
+
+// TestBufferKeepsRecordsOffTheHeap: what the buffer holds does not count in the collector's
+// pacing (see frameQueue), so a full buffer cannot let as much garbage pile up again.
+func TestBufferKeepsRecordsOffTheHeap(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("no anonymous mappings here: the buffer falls back to the heap")
+	}
+	b := NewBuffer(nil, BufferConfig{MaxEntries: 100_000, MaxBytes: 1 << 30})
+	defer b.discardWaiting()
+	runtime.GC()
+	before := liveHeap()
+	for i := range 5_000 {
+		b.Add(withBody(fmt.Sprintf("r%05d", i), 4<<10))
+	}
+	runtime.GC()
+	grew := int64(liveHeap()) - int64(before)
+	held := b.Stats().PendingBytes
+	if held < 5_000*4<<10 || grew > held/10 {
+		t.Errorf("the buffer holds %d bytes of records and the live heap grew by %d; want the records off the heap", held, grew)
+	}
+	if got := pendingIDs(b); len(got) != 5_000 || got[0] != "r00000" || got[4_999] != "r04999" {
+		t.Errorf("pending records: %d, from %v to %v; want r00000..r04999 in order", len(got), got[:1], got[len(got)-1:])
 	}
 }
