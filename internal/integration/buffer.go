@@ -175,7 +175,6 @@ func (b *Buffer) Add(r *Request) {
 		return
 	}
 	fillDefaults(r, time.Now())
-	r.materialize() // only the Transport makes records with a build pending, and it uses addCall
 	scratch := getScratch()
 	*scratch = appendRequestFrame((*scratch)[:0], r)
 	b.push(*scratch)
@@ -410,15 +409,19 @@ func (b *Buffer) settle(t *taken, res *writeResult) {
 
 // putBackLocked returns the frames of rows (a subset of t.rows, in order) to the front.
 func (b *Buffer) putBackLocked(t *taken, rows []*Request) {
-	if len(rows) == 0 {
-		return
+	frames := make([][]byte, 0, len(rows))
+	for i, r := range t.rows { // both in the batch's order: one pass pairs them
+		if len(frames) < len(rows) && rows[len(frames)] == r {
+			frames = append(frames, t.frames[i])
+		}
 	}
-	frameOf := make(map[*Request][]byte, len(t.rows))
-	for i, r := range t.rows {
-		frameOf[r] = t.frames[i]
-	}
-	for i := len(rows) - 1; i >= 0; i-- {
-		b.queue.pushFront(frameOf[rows[i]])
+	b.pushFrontLocked(frames)
+}
+
+// pushFrontLocked puts frames back at the front of the queue, in their order.
+func (b *Buffer) pushFrontLocked(frames [][]byte) {
+	for i := len(frames) - 1; i >= 0; i-- {
+		b.queue.pushFront(frames[i])
 	}
 }
 

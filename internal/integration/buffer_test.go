@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -523,5 +524,33 @@ func TestBufferKeepsRecordsOffTheHeap(t *testing.T) {
 	}
 	if got := pendingIDs(b); len(got) != 5_000 || got[0] != "r00000" || got[4_999] != "r04999" {
 		t.Errorf("pending records: %d, from %v to %v; want r00000..r04999 in order", len(got), got[:1], got[len(got)-1:])
+	}
+}
+
+// A batch the database did not take goes back to the front as it was queued, in order, ahead
+// of what was added meanwhile; stored and rejected rows leave. (TestBufferOutageAndRecovery
+// fails before any batch is taken: Flush checks the database answers first.)
+func TestSettlePutsUnstoredRowsBackInOrder(t *testing.T) {
+	b := NewBuffer(nil, BufferConfig{})
+	defer b.discardWaiting()
+	for _, id := range idRange("a", 0, 10) {
+		b.Add(&Request{ID: id})
+	}
+	batch := b.take(6) // a00..a05
+	b.Add(&Request{ID: "late"})
+	rows := batch.rows
+	b.settle(batch, &writeResult{
+		stored:   2,
+		rejected: []RowError{{ID: rows[2].ID, Err: errors.New("bad row")}},
+		unstored: []*Request{rows[1], rows[3], rows[5]},
+	})
+	want := []string{"a01", "a03", "a05", "a06", "a07", "a08", "a09", "late"}
+	if got := pendingIDs(b); !slices.Equal(got, want) {
+		t.Errorf("pending after settle %v; want %v", got, want)
+	}
+	s := b.Stats()
+	checkAccounting(t, s)
+	if s.Stored != 2 || s.Failed != 1 || s.Pending != 8 {
+		t.Errorf("stats %+v; want 2 stored, 1 failed, 8 pending", s)
 	}
 }

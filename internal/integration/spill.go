@@ -113,12 +113,11 @@ func (b *Buffer) spill() (n int, path string, err error) {
 		b.inFlightBytes -= t.bytes
 	}
 	if err != nil {
-		for i := len(batches) - 1; i >= 0; i-- {
-			frames := batches[i].frames
-			for j := len(frames) - 1; j >= 0; j-- {
-				b.queue.pushFront(frames[j])
-			}
+		var frames [][]byte
+		for _, t := range batches {
+			frames = append(frames, t.frames...)
 		}
+		b.pushFrontLocked(frames)
 		return 0, "", err
 	}
 	b.stats.Spilled += int64(n)
