@@ -183,16 +183,16 @@ func (b *Buffer) Add(r *Request) {
 
 // addCall buffers a call recorded by a Transport, to be built (redacted) by the flusher. It
 // copies what it keeps of raw, which refers to the caller's headers and captures.
-func (b *Buffer) addCall(r *Request, raw *rawCall) {
-	fillDefaults(r, time.Now())
+func (b *Buffer) addCall(raw *rawCall) {
 	idx, ok := b.redactors.index(raw.redactor)
 	if !ok {
-		raw.build(r) // too many Redactors to number: build on the caller's goroutine
+		r := raw.record() // too many Redactors to number: build on the caller's goroutine
+		r.materialize()
 		b.Add(r)
 		return
 	}
 	scratch := getScratch()
-	*scratch = appendCallFrame((*scratch)[:0], r, raw, idx)
+	*scratch = appendCallFrame((*scratch)[:0], raw, idx)
 	b.push(*scratch)
 	putScratch(scratch)
 }

@@ -36,7 +36,12 @@ var captureBufs = sync.Pool{New: func() any { return new([]byte) }}
 const maxPooledCapture = 256 << 10
 
 // Write implements io.Writer; it never fails.
-func (c *capture) Write(p []byte) (int, error) {
+func (c *capture) Write(p []byte) (int, error) { return write(c, p) }
+
+// WriteString spares io.Copy from a strings.Reader (replay) a copy of the string.
+func (c *capture) WriteString(s string) (int, error) { return write(c, s) }
+
+func write[B []byte | string](c *capture, p B) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -71,22 +76,24 @@ func (c *capture) release() {
 	c.buf, c.pooled, c.released = nil, nil, true
 }
 
-// replay captures a request body through req.GetBody, without touching req.Body; nil when
-// the request has no GetBody (a stream), whose body must be tee'd instead.
-func replay(req *http.Request, limit int64) *capture {
+// replay captures a request body into c through req.GetBody, without touching req.Body. It
+// reports false, c left empty, when the request has no GetBody (a stream), whose body must
+// be tee'd instead.
+func replay(req *http.Request, c *capture) bool {
 	if req.GetBody == nil {
-		return nil
+		return false
 	}
 	body, err := req.GetBody()
 	if err != nil {
-		return nil
+		return false
 	}
 	defer body.Close()
-	c := &capture{limit: limit, hint: req.ContentLength}
 	if _, err := io.Copy(c, body); err != nil {
-		return nil
+		c.release()
+		*c = capture{limit: c.limit, hint: c.hint}
+		return false
 	}
-	return c
+	return true
 }
 
 // capturedBody is what a capture holds when its record is taken.

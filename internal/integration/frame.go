@@ -37,10 +37,23 @@ func appendRequestFrame(dst []byte, r *Request) []byte {
 
 // appendCallFrame encodes a recorded call; redactor is the index of its Redactor in the
 // Buffer's table (Go pointers cannot be stored off the heap).
-func appendCallFrame(dst []byte, r *Request, c *rawCall, redactor int) []byte {
+func appendCallFrame(dst []byte, c *rawCall, redactor int) []byte {
 	w := frameWriter{dst}
 	w.byte(frameCall)
-	w.request(r)
+	w.b = append(w.b, c.id[:]...)
+	w.str(c.service)
+	w.str(c.description)
+	w.str(c.requestID)
+	w.str(c.owner)
+	w.str(c.refType)
+	w.str(c.refID)
+	w.str(string(c.status))
+	w.str(c.method)
+	w.int(int64(c.attempt))
+	w.int(c.start.UnixNano())
+	w.int(int64(c.duration))
+	w.int(int64(c.statusCode))
+
 	w.int(int64(redactor))
 	w.str(c.url)
 	w.bool(c.inbound)
@@ -59,28 +72,17 @@ func appendCallFrame(dst []byte, r *Request, c *rawCall, redactor int) []byte {
 // decodeFrame is the inverse of the two encoders. redactors resolves a frameCall's index.
 func decodeFrame(p []byte, redactors []*Redactor) (*Request, error) {
 	rd := frameReader{b: p}
-	kind := rd.byte()
-	r := rd.request()
-	if kind == frameCall {
-		c := &rawCall{}
-		idx := rd.int()
-		c.url = rd.str()
-		c.inbound = rd.bool()
-		c.reqHeader = rd.header()
-		c.reqBody = rd.body()
-		c.reqLength = rd.int()
-		c.hasResponse = rd.bool()
-		c.respHeader = rd.header()
-		c.respBody = rd.body()
-		c.respLength = rd.int()
-		c.respStatus = rd.str()
-		c.errText = rd.str()
-		if idx < 0 || idx >= int64(len(redactors)) {
-			return nil, errors.New("integration: frame names an unknown redactor")
+	var r *Request
+	switch rd.byte() {
+	case frameRequest:
+		r = rd.request()
+	case frameCall:
+		c, err := rd.call(redactors)
+		if err != nil {
+			return nil, err
 		}
-		c.redactor = redactors[idx]
-		r.raw = c
-	} else if kind != frameRequest {
+		r = c.record()
+	default:
 		return nil, errors.New("integration: unknown frame kind")
 	}
 	if rd.bad || len(rd.b) != 0 {
@@ -314,6 +316,45 @@ func (rd *frameReader) request() *Request {
 	r.CreatedAt = rd.time()
 	r.UpdatedAt = rd.time()
 	return r
+}
+
+func (rd *frameReader) call(redactors []*Redactor) (*rawCall, error) {
+	c := &rawCall{}
+	if len(rd.b) < len(c.id) {
+		rd.bad = true
+		return c, nil
+	}
+	rd.b = rd.b[copy(c.id[:], rd.b):]
+	c.service = rd.str()
+	c.description = rd.str()
+	c.requestID = rd.str()
+	c.owner = rd.str()
+	c.refType = rd.str()
+	c.refID = rd.str()
+	c.status = Status(rd.str())
+	c.method = rd.str()
+	c.attempt = int(rd.int())
+	c.start = time.Unix(0, rd.int())
+	c.duration = time.Duration(rd.int())
+	c.statusCode = int(rd.int())
+
+	idx := rd.int()
+	c.url = rd.str()
+	c.inbound = rd.bool()
+	c.reqHeader = rd.header()
+	c.reqBody = rd.body()
+	c.reqLength = rd.int()
+	c.hasResponse = rd.bool()
+	c.respHeader = rd.header()
+	c.respBody = rd.body()
+	c.respLength = rd.int()
+	c.respStatus = rd.str()
+	c.errText = rd.str()
+	if idx < 0 || idx >= int64(len(redactors)) {
+		return nil, errors.New("integration: frame names an unknown redactor")
+	}
+	c.redactor = redactors[idx]
+	return c, nil
 }
 
 // scratchPool holds the buffers frames are encoded into before the Buffer copies them.

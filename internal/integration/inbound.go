@@ -27,7 +27,8 @@ func Inbound(sink Sink, opts Options) echo.MiddlewareFunc {
 			call := &call{t: t, req: req, start: time.Now(), inbound: true}
 			var tee *teeBody
 			if req.Body != nil && req.Body != http.NoBody {
-				call.reqBody = &capture{limit: opts.BodyCap, hint: req.ContentLength}
+				call.reqCap = capture{limit: opts.BodyCap, hint: req.ContentLength}
+				call.reqBody = &call.reqCap
 				tee = &teeBody{rc: req.Body, c: call.reqBody}
 				req.Body = tee
 			}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/apitemplate/server/internal/requestid"
 )
 
@@ -92,16 +94,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := &call{t: t, req: req, start: time.Now()}
 	out := req
 	if req.Body != nil && req.Body != http.NoBody {
+		c.reqCap = capture{limit: t.opts.BodyCap, hint: req.ContentLength}
+		c.reqBody = &c.reqCap
 		// A replayable body (http.NewRequest gives bytes and strings readers a GetBody) is
 		// captured from a second reader over the same bytes, and the caller's body is sent as
 		// it is: net/http writes headers and an in-memory body in one go, but flushes the
 		// headers first for any other body type, a write (and, for the upstream, a read) more
 		// per call, 15-35 µs against a loopback server.
-		if c.reqBody = replay(req, t.opts.BodyCap); c.reqBody == nil {
+		if !replay(req, c.reqBody) {
 			// A RoundTripper must not modify the caller's request: send a shallow copy whose
 			// body is tee'd. GetBody stays the caller's, so redirects and retries resend the
 			// whole body.
-			c.reqBody = &capture{limit: t.opts.BodyCap, hint: req.ContentLength}
 			copied := *req
 			copied.Body = &teeBody{rc: req.Body, c: c.reqBody}
 			out = &copied
@@ -117,7 +120,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.finish(resp, nil, nil)
 		return resp, nil
 	}
-	body := &recordingBody{rc: resp.Body, call: c, resp: resp, c: capture{limit: t.opts.BodyCap, hint: resp.ContentLength}}
+	body := &c.body
+	*body = recordingBody{rc: resp.Body, call: c, resp: resp, c: capture{limit: t.opts.BodyCap, hint: resp.ContentLength}}
 	// AfterFunc runs its function at once, in a new goroutine, when the context is already
 	// done, possibly before stop is assigned: end reads stop under the mutex.
 	stop := context.AfterFunc(req.Context(), func() { body.end(req.Context().Err()) })
@@ -128,13 +132,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// call is one attempt in flight.
+// call is one attempt in flight. It holds everything the caller's goroutine keeps of the
+// call (captures, response body wrapper, the finished record's facts) in one allocation.
 type call struct {
 	t       *Transport
 	req     *http.Request
 	start   time.Time
-	reqBody *capture
-	inbound bool // a call a third party made to us (Inbound)
+	inbound bool     // a call a third party made to us (Inbound)
+	reqBody *capture // nil without a request body; else &reqCap
+	reqCap  capture
+	body    recordingBody // the response body handed to the caller
+	seen    rawCall       // filled by finish
 	once    sync.Once
 }
 
@@ -152,60 +160,55 @@ func attempt(req *http.Request, base int) int {
 // or it was not captured.
 //
 // The record is made in two steps. What must be read now, while the request and response are
-// as the caller left them, is taken at once: the cheap fields, and a rawCall that refers to
-// the headers and captured bodies. What is costly (redaction, decoding and capping bodies,
-// encoding headers as JSON) is rawCall.build. A Buffer copies the rawCall into its frame
-// right here and runs build later, on its flusher, just before writing: the caller's goroutine
-// pays for a copy, not for the redaction of two bodies. Any other sink gets the record built.
+// as the caller left them, is taken at once into a rawCall: the record's facts, and the
+// headers and captured bodies as they are. What is costly (redaction, decoding and capping
+// bodies, encoding headers as JSON) is rawCall.build. A Buffer copies the rawCall into its
+// frame right here and builds later, on its flusher, just before writing: the caller's
+// goroutine pays for a copy, not for the redaction of two bodies. Any other sink gets the
+// record built.
 func (c *call) finish(resp *http.Response, err error, respBody *capture) {
 	c.once.Do(func() {
 		defer c.reqBody.release()
 		defer respBody.release()
-		r, raw := c.snapshot(resp, err, respBody)
+		c.see(resp, err, respBody)
 		if d, ok := c.t.sink.(callSink); ok {
-			d.addCall(r, raw)
+			d.addCall(&c.seen)
 			return
 		}
-		raw.build(r)
+		r := c.seen.record()
+		r.materialize()
 		c.t.sink.Add(r)
 	})
 }
 
 // callSink is a Sink that builds records itself, later (the Buffer). addCall must copy what
-// it keeps of raw before it returns: the headers are the caller's.
+// it keeps of raw before it returns: it refers to the caller's headers and to captures
+// that are reused.
 type callSink interface {
-	addCall(r *Request, raw *rawCall)
+	addCall(raw *rawCall)
 }
 
-// snapshot fills the record's cheap fields now and returns what build needs for the rest.
-func (c *call) snapshot(resp *http.Response, callErr error, respBody *capture) (*Request, *rawCall) {
+// see fills c.seen from the request and response as they are now.
+func (c *call) see(resp *http.Response, callErr error, respBody *capture) {
 	o := c.t.opts
 	req := c.req
 	d := DetailsFrom(req.Context())
-	now := time.Now().UTC()
-	ms := float64(now.Sub(c.start).Microseconds()) / 1000
-	// Microseconds, as PostgreSQL keeps them: a record written twice must compare equal to
-	// its stored self (see WriteBatch).
-	now = now.Truncate(time.Microsecond)
-	r := &Request{
-		ID:                 NewID(),
-		Service:            cmpOr(d.Service, o.Service),
-		IsRemoteRequest:    c.inbound,
-		RequestDescription: cmpOr(d.Description, o.Description),
-		RequestID:          requestid.FromContext(req.Context()),
-		Status:             o.Status(resp, callErr),
-		Method:             req.Method,
-		Attempt:            attempt(req, d.attempt),
-		ReferenceType:      d.ReferenceType,
-		ReferenceID:        d.ReferenceID,
-		Owner:              cmpOr(d.Owner, o.Owner),
-		DurationMS:         &ms,
-		CreatedAt:          c.start.UTC().Truncate(time.Microsecond),
-		UpdatedAt:          now,
-	}
-	raw := &rawCall{
+	s := &c.seen
+	*s = rawCall{
+		id:          newID(c.start),
+		service:     cmpOr(d.Service, o.Service),
+		description: cmpOr(d.Description, o.Description),
+		requestID:   requestid.FromContext(req.Context()),
+		owner:       cmpOr(d.Owner, o.Owner),
+		refType:     d.ReferenceType,
+		refID:       d.ReferenceID,
+		status:      cmpOr(o.Status(resp, callErr), StatusQueued),
+		method:      req.Method,
+		attempt:     attempt(req, d.attempt),
+		start:       c.start,
+		duration:    time.Since(c.start),
+
 		redactor:  o.Redactor,
-		url:       req.URL.String(),
 		inbound:   c.inbound,
 		reqHeader: req.Header,
 		reqBody:   c.reqBody.snapshot(),
@@ -213,23 +216,40 @@ func (c *call) snapshot(resp *http.Response, callErr error, respBody *capture) (
 		respBody:  respBody.snapshot(),
 	}
 	if c.inbound {
-		raw.url = requestURL(req) // a server request's URL is only the path
+		s.url = requestURL(req) // a server request's URL is only the path
+	} else {
+		s.url = req.URL.String()
 	}
 	if resp != nil {
-		code := resp.StatusCode
-		r.StatusCode = &code
-		raw.hasResponse = true
-		raw.respHeader, raw.respLength, raw.respStatus = resp.Header, resp.ContentLength, resp.Status
+		s.hasResponse = true
+		s.statusCode, s.respHeader, s.respLength, s.respStatus = resp.StatusCode, resp.Header, resp.ContentLength, resp.Status
 	}
 	if callErr != nil {
-		raw.errText = callErr.Error()
+		s.errText = callErr.Error()
 	}
-	return r, raw
 }
 
-// rawCall is a recorded call as it was seen, before redaction: what build turns into the
-// record's costly fields. The Buffer keeps it encoded in its frame (appendCallFrame).
+// rawCall is a recorded call as it was seen when it finished: the record's facts, and the
+// headers and captured bodies before redaction, which build turns into the record's costly
+// fields. The Transport fills one in its call; the Buffer keeps it encoded in a frame
+// (appendCallFrame) and decodes it on its flusher.
 type rawCall struct {
+	// The facts: the record's cheap fields.
+	id          uuid.UUID
+	service     string
+	description string
+	requestID   string
+	owner       string
+	refType     string
+	refID       string
+	status      Status
+	method      string
+	attempt     int
+	start       time.Time     // when the call started
+	duration    time.Duration // to its end (monotonic clock)
+	statusCode  int           // with hasResponse
+
+	// What build redacts.
 	redactor    *Redactor
 	url         string
 	inbound     bool
@@ -242,6 +262,37 @@ type rawCall struct {
 	respLength  int64
 	respStatus  string // "200 OK"
 	errText     string // the transport's error
+}
+
+// record returns the Request of c's facts, whose costly fields are still to be built from c
+// (Request.materialize).
+func (c *rawCall) record() *Request {
+	// Microseconds, as PostgreSQL keeps them: a record written twice must compare equal to
+	// its stored self (see WriteBatch).
+	start := c.start.UTC().Truncate(time.Microsecond)
+	ms := float64(c.duration.Microseconds()) / 1000
+	r := &Request{
+		ID:                 c.id.String(),
+		Service:            c.service,
+		IsRemoteRequest:    c.inbound,
+		RequestDescription: c.description,
+		RequestID:          c.requestID,
+		Status:             c.status,
+		Method:             c.method,
+		Attempt:            c.attempt,
+		ReferenceType:      c.refType,
+		ReferenceID:        c.refID,
+		Owner:              c.owner,
+		DurationMS:         &ms,
+		CreatedAt:          start,
+		UpdatedAt:          c.start.UTC().Add(c.duration).Truncate(time.Microsecond),
+		raw:                c,
+	}
+	if c.hasResponse {
+		code := c.statusCode
+		r.StatusCode = &code
+	}
+	return r
 }
 
 // build fills r's costly fields from c.
@@ -282,7 +333,7 @@ func headerJSON(h http.Header) JSON {
 	return b
 }
 
-func cmpOr(a, b string) string {
+func cmpOr[S ~string](a, b S) S {
 	if a != "" {
 		return a
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -58,7 +59,7 @@ type callBench struct {
 	red  *Redactor
 	bare *http.Client // also the client of sync-insert-postgres
 	rec  *http.Client // recording to buf
-	disc *http.Client // recording to discardSink
+	disc *http.Client // recording to discardSink, so built at once
 }
 
 func newCallBench(b *testing.B) *callBench {
@@ -142,11 +143,13 @@ func (e *callBench) syncInsert(tb testing.TB) {
 }
 
 // drain waits until the Buffer has written everything added so far (joining a background
-// flush in progress), so that one variant's database work does not run into another's timing.
+// flush in progress), then collects the garbage the flush made, so that neither its database
+// work nor its garbage runs into the timing of the calls that follow.
 func (e *callBench) drain(tb testing.TB) {
 	if _, err := e.buf.Flush(e.ctx); err != nil {
 		tb.Fatal(err)
 	}
+	runtime.GC()
 }
 
 // BenchmarkCall measures what recording costs a caller, per call, against a loopback
@@ -158,12 +161,13 @@ func (e *callBench) drain(tb testing.TB) {
 //   - bare: http.Client over a cloned http.DefaultTransport.
 //   - recording: the server's path, NewTransport recording into a started Buffer on PostgreSQL
 //     that flushes in the background every FlushThreshold (1 000) records.
-//   - recording-discard: NewTransport into a sink that drops records: the transport alone.
+//   - recording-build: NewTransport into a sink that drops records, so the Transport builds
+//     each record (redaction, header JSON) on the caller's goroutine: recording without the
+//     Buffer's deferral.
 //   - sync-insert-postgres: bare call, then CreateRequestLog (one committed INSERT), the seed's.
 //   - interleaved: the ratios. Sub-benchmarks run one after another drift apart on a shared
-//     machine, so this one times the variants itself: 60 rounds of a block of calls per
-//     variant, rotating which goes first, reporting each variant's median ns/call and the
-//     median of the per-round ratios, in wall time and in this process's CPU time.
+//     machine, so this one times the variants itself, in short blocks of calls, rotating
+//     which goes first, and reports medians of per-round figures (see interleave).
 //
 // Run it as
 //
@@ -192,111 +196,136 @@ func BenchmarkCall(b *testing.B) {
 	}
 	run("bare", func(tb testing.TB) { e.call(tb, e.bare) }, nil)
 	run("recording", func(tb testing.TB) { e.call(tb, e.rec) }, e.drain)
-	run("recording-discard", func(tb testing.TB) { e.call(tb, e.disc) }, nil)
+	run("recording-build", func(tb testing.TB) { e.call(tb, e.disc) }, nil)
 	run("sync-insert-postgres", e.syncInsert, nil)
 
 	b.Run("interleaved", func(b *testing.B) {
-		// Short blocks, many rounds: the finer the interleaving, the better it cancels the
-		// drift of a shared machine.
-		const rounds = 120
 		const block = 250    // calls per variant per round, about 30 ms
 		const syncBlock = 50 // sync inserts are several times slower: fewer, for similar wall time
-		type variant struct {
-			name      string
-			calls     int
-			fn        func()
-			wall, cpu []float64 // ns per call, one per round
-			faults    int64     // minor page faults, all rounds
-		}
-		vs := []*variant{
-			{name: "bare", calls: block, fn: func() { e.call(b, e.bare) }},
-			{name: "recording", calls: block, fn: func() { e.call(b, e.rec) }},
-			{name: "discard", calls: block, fn: func() { e.call(b, e.disc) }},
-			{name: "sync", calls: syncBlock, fn: func() { e.syncInsert(b) }},
-		}
+		// Two sets, each interleaved with its own bare variant: recording against bare alone,
+		// then the variants that make a lot of garbage (recording-build) or wait on the
+		// database (sync) against another bare. In one rotation the collector's work for one
+		// variant's garbage lands on whichever block follows it.
+		bareA := &variant{name: "bare", calls: block, fn: func() { e.call(b, e.bare) }}
+		rec := &variant{name: "recording", calls: block, fn: func() { e.call(b, e.rec) }}
+		bareB := &variant{name: "bare", calls: block, fn: func() { e.call(b, e.bare) }}
+		build := &variant{name: "recording-build", calls: block, fn: func() { e.call(b, e.disc) }}
+		sync := &variant{name: "sync", calls: syncBlock, fn: func() { e.syncInsert(b) }}
+
 		// The Buffer's writes are timed apart: once FlushThreshold records wait (so in batches
 		// of the server's size), right after the recording block that filled them, the
-		// benchmark waits for them to be stored (joining the background flush they started).
-		// That keeps them out of the other variants' blocks, and their cost per record is added
-		// to recording's as recording+drain: an upper bound, since in the server the caller does
-		// not wait for them.
+		// benchmark waits for them to be stored (joining the background flush they started)
+		// and collected. That keeps them out of the other blocks, and their cost per record is
+		// added to recording's as recording+drain: an upper bound, since in the server the
+		// caller does not wait for them.
 		var drainTime time.Duration
 		var recorded int
 		for range b.N {
-			for r := range rounds {
-				for k := range vs {
-					v := vs[(r+k)%len(vs)] // rotate which variant goes first
-					f0, cpu0, start := pageFaults(), processCPU(), time.Now()
-					for range v.calls {
-						v.fn()
-					}
-					wall, cpu := time.Since(start), processCPU()-cpu0
-					v.faults += pageFaults() - f0
-					v.wall = append(v.wall, float64(wall.Nanoseconds())/float64(v.calls))
-					v.cpu = append(v.cpu, float64(cpu.Nanoseconds())/float64(v.calls))
-					if v.name == "recording" {
-						recorded += v.calls
-						if e.buf.Stats().Pending >= flushThreshold {
-							start := time.Now()
-							e.drain(b)
-							drainTime += time.Since(start)
-						}
-					}
+			interleave(160, []*variant{bareA, rec}, func(v *variant) {
+				if v != rec {
+					return
 				}
-			}
+				recorded += v.calls
+				if e.buf.Stats().Pending >= flushThreshold {
+					start := time.Now()
+					e.drain(b)
+					drainTime += time.Since(start)
+				}
+			})
+			e.drain(b) // the last partial batch, untimed: it is not a server-sized batch
+			interleave(60, []*variant{bareB, build, sync}, nil)
 		}
-		e.drain(b) // the last partial batch, untimed: it is not a server-sized batch
 		drainPerCall := float64(drainTime.Nanoseconds()) / float64(recorded)
-		drained := make([]float64, len(vs[1].wall))
-		for i, w := range vs[1].wall {
+		drained := make([]float64, len(rec.wall))
+		for i, w := range rec.wall {
 			drained[i] = w + drainPerCall
 		}
-		bare, rec, disc, sync := vs[0], vs[1], vs[2], vs[3]
-		ratio := func(num, den []float64) float64 { // median of the per-round ratios
-			rs := make([]float64, len(num))
-			for i := range num {
-				rs[i] = num[i] / den[i]
-			}
-			return median(rs)
-		}
 		m := map[string]float64{
-			"bare-ns/call":            median(bare.wall),
+			"bare-ns/call":            median(bareA.wall),
 			"recording-ns/call":       median(rec.wall),
 			"recording+drain-ns/call": median(drained),
-			"discard-ns/call":         median(disc.wall),
-			"sync-ns/call":            median(sync.wall),
-			"recording/bare":          ratio(rec.wall, bare.wall),
-			"recording+drain/bare":    ratio(drained, bare.wall),
-			"discard/bare":            ratio(disc.wall, bare.wall),
-			"sync/recording":          ratio(sync.wall, rec.wall),
-			"sync/recording+drain":    ratio(sync.wall, drained),
+			"recording/bare":          medianRatio(rec.wall, bareA.wall),
+			"recording+drain/bare":    medianRatio(drained, bareA.wall),
 			// Process CPU (this process: caller, upstream, GC, the Buffer's goroutine; not
 			// PostgreSQL), steadier than wall time when other processes share the machine.
-			"recording/bare-cpu": ratio(rec.cpu, bare.cpu),
-			"discard/bare-cpu":   ratio(disc.cpu, bare.cpu),
+			"recording/bare-cpu": medianRatio(rec.cpu, bareA.cpu),
+
+			"bare-b-ns/call":          median(bareB.wall),
+			"build-ns/call":           median(build.wall),
+			"sync-ns/call":            median(sync.wall),
+			"build/bare":              medianRatio(build.wall, bareB.wall),
+			"build/bare-cpu":          medianRatio(build.cpu, bareB.cpu),
+			"sync/bare":               medianRatio(sync.wall, bareB.wall),
+			"sync-added/bare-b-ns":    median(sync.wall) - median(bareB.wall),
+			"recording-added/bare-ns": median(rec.wall) - median(bareA.wall),
 		}
 		m["recording/bare-of-medians"] = m["recording-ns/call"] / m["bare-ns/call"]
-		// What each approach adds to a bare call: the seed's insert-per-call against recording.
-		m["sync-added/recording-added"] = (m["sync-ns/call"] - m["bare-ns/call"]) / max(m["recording-ns/call"]-m["bare-ns/call"], 1)
-		m["sync-added/recording+drain-added"] = (m["sync-ns/call"] - m["bare-ns/call"]) / max(m["recording+drain-ns/call"]-m["bare-ns/call"], 1)
+		// What each approach adds to a bare call: the seed's insert-per-call against recording,
+		// each against the bare calls of its own set.
+		m["sync-added/recording-added"] = m["sync-added/bare-b-ns"] / max(m["recording-added/bare-ns"], 1)
+		m["sync-added/recording+drain-added"] = m["sync-added/bare-b-ns"] / max(m["recording+drain-ns/call"]-m["bare-ns/call"], 1)
+		// Whole calls: a sync call against a recording call (each set's bare scales the other).
+		m["sync/recording"] = m["sync/bare"] / m["recording/bare"]
 		for unit, v := range m {
 			b.ReportMetric(v, unit)
 		}
 		b.ReportMetric(0, "ns/op") // a round is not a call: the metrics above are what counts
-		b.Logf("%d rounds x %d calls (sync %d), median ns/call: bare %.0f, recording %.0f (+drain %.0f), discard %.0f, sync %.0f",
-			rounds*b.N, block, syncBlock, m["bare-ns/call"], m["recording-ns/call"], m["recording+drain-ns/call"],
-			m["discard-ns/call"], m["sync-ns/call"])
-		b.Logf("recording/bare = %.3f (goal <= 1.05; of the medians %.3f; +drain %.3f; cpu %.3f), discard/bare = %.3f (cpu %.3f), "+
-			"sync/recording = %.1f (goal >= 20; vs recording+drain %.1f)",
-			m["recording/bare"], m["recording/bare-of-medians"], m["recording+drain/bare"], m["recording/bare-cpu"], m["discard/bare"],
-			m["discard/bare-cpu"], m["sync/recording"], m["sync/recording+drain"])
-		perCall := func(v *variant) float64 { return float64(v.faults) / float64(v.calls*rounds*b.N) }
-		b.Logf("page faults per call: bare %.2f, recording %.2f, discard %.2f, sync %.2f",
-			perCall(bare), perCall(rec), perCall(disc), perCall(sync))
-		b.Logf("added to a bare call: sync insert %.0f ns, recording %.0f ns (+drain %.0f ns): sync/recording = %.1f (+drain %.1f)",
-			m["sync-ns/call"]-m["bare-ns/call"], m["recording-ns/call"]-m["bare-ns/call"], m["recording+drain-ns/call"]-m["bare-ns/call"],
+		b.Logf("recording set, %d rounds x %d calls, median ns/call: bare %.0f, recording %.0f (+drain %.0f)",
+			len(rec.wall), block, m["bare-ns/call"], m["recording-ns/call"], m["recording+drain-ns/call"])
+		b.Logf("recording/bare = %.3f (goal <= 1.05; of the medians %.3f; +drain %.3f; cpu %.3f)",
+			m["recording/bare"], m["recording/bare-of-medians"], m["recording+drain/bare"], m["recording/bare-cpu"])
+		b.Logf("other set, %d rounds, median ns/call: bare %.0f, recording-build %.0f, sync %.0f (%d calls per block)",
+			len(sync.wall), m["bare-b-ns/call"], m["build-ns/call"], m["sync-ns/call"], syncBlock)
+		b.Logf("recording-build/bare = %.3f (cpu %.3f), sync/bare = %.2f, sync/recording = %.1f (whole calls)",
+			m["build/bare"], m["build/bare-cpu"], m["sync/bare"], m["sync/recording"])
+		perCall := func(v *variant) float64 { return float64(v.faults) / float64(v.calls*len(v.wall)) }
+		b.Logf("page faults per call: bare %.2f, recording %.2f, recording-build %.2f, sync %.2f",
+			perCall(bareA), perCall(rec), perCall(build), perCall(sync))
+		b.Logf("added to a bare call: sync insert %.0f ns, recording %.0f ns (+drain %.0f ns): sync/recording = %.1f (goal >= 20; +drain %.1f)",
+			m["sync-added/bare-b-ns"], m["recording-added/bare-ns"], m["recording+drain-ns/call"]-m["bare-ns/call"],
 			m["sync-added/recording-added"], m["sync-added/recording+drain-added"])
 	})
+}
+
+// variant is one way of making a call, timed in blocks by interleave.
+type variant struct {
+	name      string
+	calls     int       // per block
+	fn        func()    // one call
+	wall, cpu []float64 // ns per call, one per block
+	faults    int64     // minor page faults, all blocks
+}
+
+// interleave runs rounds of one block per variant, rotating which goes first, and records
+// each block's wall time, process CPU and page faults per call. after, if set, runs after
+// each block, untimed. Short blocks in many rounds cancel most of a shared machine's drift:
+// compare variants with medianRatio, round by round.
+func interleave(rounds int, vs []*variant, after func(*variant)) {
+	for r := range rounds {
+		for k := range vs {
+			v := vs[(r+k)%len(vs)]
+			f0, cpu0, start := pageFaults(), processCPU(), time.Now()
+			for range v.calls {
+				v.fn()
+			}
+			wall, cpu := time.Since(start), processCPU()-cpu0
+			v.faults += pageFaults() - f0
+			v.wall = append(v.wall, float64(wall.Nanoseconds())/float64(v.calls))
+			v.cpu = append(v.cpu, float64(cpu.Nanoseconds())/float64(v.calls))
+			if after != nil {
+				after(v)
+			}
+		}
+	}
+}
+
+// medianRatio is the median of the per-round ratios num[i]/den[i].
+func medianRatio(num, den []float64) float64 {
+	rs := make([]float64, len(num))
+	for i := range num {
+		rs[i] = num[i] / den[i]
+	}
+	return median(rs)
 }
 
 // pageFaults counts the minor page faults of this process so far (a fresh page of memory
