@@ -192,21 +192,25 @@ func (b *Buffer) addCall(raw *rawCall) {
 		return
 	}
 	scratch := getScratch()
-	*scratch = appendCallFrame((*scratch)[:0], raw, idx)
-	b.push(*scratch)
+	*scratch = appendCallHead((*scratch)[:0], raw, idx)
+	b.push(*scratch, raw.reqBody.buf, raw.respBody.buf)
 	putScratch(scratch)
 }
 
-// push copies a frame into the queue, or drops it.
-func (b *Buffer) push(frame []byte) {
-	size := frameSize(len(frame))
+// push copies a frame, made of parts, into the queue, or drops it.
+func (b *Buffer) push(parts ...[]byte) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	size := frameSize(n)
 	b.mu.Lock()
 	b.stats.Produced++
 	switch {
 	case b.closed || size > b.cfg.MaxBytes:
 		b.dropLocked(1)
 	case b.makeRoomLocked(size):
-		b.queue.pushBack(frame)
+		b.queue.pushBack(parts...)
 	default:
 		b.dropLocked(1)
 	}

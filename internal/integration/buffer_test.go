@@ -464,7 +464,10 @@ func TestFrameQueue(t *testing.T) {
 		switch op := rng.IntN(20); {
 		case op < 9 || len(model) == 0:
 			f := frame(i)
-			q.pushBack(f)
+			// In up to three parts, as a call's head and bodies: the frame is their concatenation.
+			cut1 := rng.IntN(len(f) + 1)
+			cut2 := cut1 + rng.IntN(len(f)-cut1+1)
+			q.pushBack(f[:cut1], f[cut1:cut2], f[cut2:])
 			model = append(model, f)
 			modelBytes += frameSize(len(f))
 		case op < 12:

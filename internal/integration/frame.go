@@ -36,8 +36,17 @@ func appendRequestFrame(dst []byte, r *Request) []byte {
 }
 
 // appendCallFrame encodes a recorded call; redactor is the index of its Redactor in the
-// Buffer's table (Go pointers cannot be stored off the heap).
+// Buffer's table (Go pointers cannot be stored off the heap). The frame is the head
+// (appendCallHead) followed by the two captured bodies' bytes.
 func appendCallFrame(dst []byte, c *rawCall, redactor int) []byte {
+	dst = appendCallHead(dst, c, redactor)
+	return append(append(dst, c.reqBody.buf...), c.respBody.buf...)
+}
+
+// appendCallHead encodes all of a call's frame but its bodies' bytes, which the Buffer copies
+// straight from the captures into its queue: the bulk of a record is copied once on the
+// caller's goroutine, not twice.
+func appendCallHead(dst []byte, c *rawCall, redactor int) []byte {
 	w := frameWriter{dst}
 	w.byte(frameCall)
 	w.b = append(w.b, c.id[:]...)
@@ -58,11 +67,11 @@ func appendCallFrame(dst []byte, c *rawCall, redactor int) []byte {
 	w.str(c.url)
 	w.bool(c.inbound)
 	w.header(c.reqHeader)
-	w.body(c.reqBody)
+	w.bodyHead(c.reqBody)
 	w.int(c.reqLength)
 	w.bool(c.hasResponse)
 	w.header(c.respHeader)
-	w.body(c.respBody)
+	w.bodyHead(c.respBody)
 	w.int(c.respLength)
 	w.str(c.respStatus)
 	w.str(c.errText)
@@ -137,10 +146,11 @@ func (w *frameWriter) header(h http.Header) {
 	}
 }
 
-func (w *frameWriter) body(c capturedBody) {
+// bodyHead writes what a captured body is but its bytes, which follow the frame's head.
+func (w *frameWriter) bodyHead(c capturedBody) {
 	w.bool(c.present)
 	if c.present {
-		w.bytes(c.buf)
+		w.int(int64(len(c.buf)))
 		w.int(c.total)
 		w.int(c.limit)
 	}
@@ -260,12 +270,24 @@ func (rd *frameReader) header() http.Header {
 	return h
 }
 
-func (rd *frameReader) body() capturedBody {
+// bodyHead reads what bodyHead wrote; the bytes are read from the frame's tail (tailBytes).
+func (rd *frameReader) bodyHead() (c capturedBody, n int64) {
 	if !rd.bool() {
-		return capturedBody{}
+		return capturedBody{}, 0
 	}
-	buf := rd.bytes()
-	return capturedBody{present: true, buf: append([]byte(nil), buf...), total: rd.int(), limit: rd.int()}
+	n = rd.int()
+	return capturedBody{present: true, total: rd.int(), limit: rd.int()}, n
+}
+
+// tailBytes copies the next n bytes.
+func (rd *frameReader) tailBytes(n int64) []byte {
+	if n < 0 || n > int64(len(rd.b)) {
+		rd.bad = true
+		return nil
+	}
+	v := append([]byte(nil), rd.b[:n]...)
+	rd.b = rd.b[n:]
+	return v
 }
 
 // json copies a JSON column; empty stays nil, as the column's NULL.
@@ -342,14 +364,21 @@ func (rd *frameReader) call(redactors []*Redactor) (*rawCall, error) {
 	c.url = rd.str()
 	c.inbound = rd.bool()
 	c.reqHeader = rd.header()
-	c.reqBody = rd.body()
+	var reqN, respN int64
+	c.reqBody, reqN = rd.bodyHead()
 	c.reqLength = rd.int()
 	c.hasResponse = rd.bool()
 	c.respHeader = rd.header()
-	c.respBody = rd.body()
+	c.respBody, respN = rd.bodyHead()
 	c.respLength = rd.int()
 	c.respStatus = rd.str()
 	c.errText = rd.str()
+	if c.reqBody.present {
+		c.reqBody.buf = rd.tailBytes(reqN)
+	}
+	if c.respBody.present {
+		c.respBody.buf = rd.tailBytes(respN)
+	}
 	if idx < 0 || idx >= int64(len(redactors)) {
 		return nil, errors.New("integration: frame names an unknown redactor")
 	}

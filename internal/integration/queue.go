@@ -56,9 +56,13 @@ func (q *frameQueue) len() int { return q.n }
 // frameSize is what a frame of payload n costs in the queue.
 func frameSize(n int) int64 { return int64(n) + frameHeader }
 
-// pushBack appends a frame (copying it).
-func (q *frameQueue) pushBack(p []byte) {
-	need := frameHeader + len(p)
+// pushBack appends a frame made of parts (copying them).
+func (q *frameQueue) pushBack(parts ...[]byte) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	need := frameHeader + n
 	var c *chunk
 	if k := len(q.chunks); k > 0 && len(q.chunks[k-1].buf)-q.chunks[k-1].w >= need {
 		c = q.chunks[k-1]
@@ -66,8 +70,11 @@ func (q *frameQueue) pushBack(p []byte) {
 		c = q.newChunk(need)
 		q.chunks = append(q.chunks, c)
 	}
-	binary.LittleEndian.PutUint32(c.buf[c.w:], uint32(len(p)))
-	copy(c.buf[c.w+frameHeader:], p)
+	binary.LittleEndian.PutUint32(c.buf[c.w:], uint32(n))
+	at := c.w + frameHeader
+	for _, p := range parts {
+		at += copy(c.buf[at:], p)
+	}
 	c.w += need
 	q.n++
 	q.bytes += int64(need)

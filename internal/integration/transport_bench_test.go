@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -49,8 +50,7 @@ type discardSink struct{}
 func (discardSink) Add(*Request) {}
 
 // callBench is what BenchmarkCall's variants share: one go-httpbin upstream, one database,
-// and one client per variant, each with its own cloned http.DefaultTransport (its own
-// connection pool).
+// and one http.Transport, which each variant's client uses or wraps.
 type callBench struct {
 	ctx  context.Context
 	url  string
@@ -87,7 +87,9 @@ func newCallBench(b *testing.B) *callBench {
 		}
 	})
 
-	clone := func() *http.Transport { return http.DefaultTransport.(*http.Transport).Clone() }
+	// One connection pool for every variant: the recording Transport wraps the bare one, so
+	// the two differ by the wrapper only, not by which connection (and buffers) they use.
+	base := http.DefaultTransport.(*http.Transport).Clone()
 	opts := Options{Service: "httpbin", Description: "echo order"}
 	return &callBench{
 		ctx:  ctx,
@@ -95,9 +97,9 @@ func newCallBench(b *testing.B) *callBench {
 		db:   db,
 		buf:  buf,
 		red:  NewRedactor(DefaultRedactConfig()),
-		bare: &http.Client{Transport: clone()},
-		rec:  &http.Client{Transport: NewTransport(clone(), buf, opts)},
-		disc: &http.Client{Transport: NewTransport(clone(), discardSink{}, opts)},
+		bare: &http.Client{Transport: base},
+		rec:  &http.Client{Transport: NewTransport(base, buf, opts)},
+		disc: &http.Client{Transport: NewTransport(base, discardSink{}, opts)},
 	}
 }
 
@@ -292,18 +294,22 @@ type variant struct {
 	name      string
 	calls     int       // per block
 	fn        func()    // one call
-	wall, cpu []float64 // ns per call, one per block
+	wall, cpu []float64 // ns per call, one per round
 	faults    int64     // minor page faults, all blocks
 }
 
-// interleave runs rounds of one block per variant, rotating which goes first, and records
-// each block's wall time, process CPU and page faults per call. after, if set, runs after
-// each block, untimed. Short blocks in many rounds cancel most of a shared machine's drift:
-// compare variants with medianRatio, round by round.
+// interleave runs rounds of one block per variant, in a new random order each round, and
+// records each block's wall time, process CPU and page faults per call; after, if set, runs
+// after each block, untimed. Short blocks in many rounds cancel most of a shared
+// machine's drift (compare variants round by round, with medianRatio), and the random order
+// keeps whatever one block leaves behind (cold caches, a collection under way) from always
+// landing on the same variant. The seed is fixed: runs are repeatable in their order.
 func interleave(rounds int, vs []*variant, after func(*variant)) {
-	for r := range rounds {
-		for k := range vs {
-			v := vs[(r+k)%len(vs)]
+	rng := rand.New(rand.NewPCG(1, 2))
+	order := slices.Clone(vs)
+	for range rounds {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, v := range order {
 			f0, cpu0, start := pageFaults(), processCPU(), time.Now()
 			for range v.calls {
 				v.fn()
