@@ -28,8 +28,12 @@ const quotedRedacted = `"` + Redacted + `"`
 // RedactConfig lists what a Redactor masks. DefaultRedactConfig returns the
 // defaults; append to or delete from its slices before NewRedactor.
 //
-// All matching folds ASCII case only. Empty entries are ignored (an empty
-// substring would otherwise match every name).
+// All matching folds ASCII case only. Substrings also ignore the word
+// separators '_' and '-', in the entry and in the name, so that one entry
+// covers every common spelling of a key: "card_number" matches "cardNumber",
+// "card-number" and "CARDNUMBER", "api_key" matches "apiKey" and "X-Api-Key".
+// Exact lists (Headers, QueryKeys, Allow) compare names as they are. Empty
+// entries are ignored (an empty substring would otherwise match every name).
 //
 // Trap: deleting an exact entry does not stop a name from being redacted if
 // a substring still matches it ("X-Auth-Token" is also caught by "token").
@@ -45,10 +49,8 @@ type RedactConfig struct {
 // DefaultRedactConfig returns fresh slices on every call, so callers may
 // modify them freely.
 //
-// The body substrings are matched as written: camelCase keys such as
-// "cardNumber" or "privateKey" do not contain "card_number"/"private_key"
-// and need their own entries. Conversely short substrings over-match:
-// "ssn" is inside "className", "token" inside "max_tokens"; use Allow.
+// Short substrings over-match: "ssn" is inside "className", "token" inside
+// "max_tokens"; add such keys to Allow.
 func DefaultRedactConfig() RedactConfig {
 	return RedactConfig{
 		Headers: []string{
@@ -106,9 +108,26 @@ func NewRedactor(cfg RedactConfig) *Redactor {
 		queryKeys: lowerList(cfg.QueryKeys),
 		allow:     lowerList(cfg.Allow),
 	}
-	r.headerSubs.add(lowerList(cfg.HeaderSubstrings))
-	r.bodySubs.add(lowerList(cfg.BodyKeySubstrings))
+	r.headerSubs.add(lowerList(withoutSeparators(cfg.HeaderSubstrings)))
+	r.bodySubs.add(lowerList(withoutSeparators(cfg.BodyKeySubstrings)))
 	return r
+}
+
+// isSeparator reports the bytes substring matching skips: camelCase, snake_case and
+// kebab-case spellings of a key then compare equal.
+func isSeparator(c byte) bool { return c == '_' || c == '-' }
+
+func withoutSeparators(in []string) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = strings.Map(func(r rune) rune {
+			if r < utf8.RuneSelf && isSeparator(byte(r)) {
+				return -1
+			}
+			return r
+		}, v)
+	}
+	return out
 }
 
 func lowerList(in []string) []string {
@@ -185,15 +204,34 @@ func inListFold[T string | []byte](s T, list []string) bool {
 	return false
 }
 
+// containsAnyFold reports whether s contains one of x's substrings, folding ASCII case and
+// skipping separators in s (x's substrings have none).
 func containsAnyFold[T string | []byte](s T, x *subIndex) bool {
 	for i := 0; i < len(s); i++ {
 		for _, v := range x[lowerASCII(s[i])] {
-			if hasPrefixFoldAt(s, i, v) {
+			if hasWordsAt(s, i, v) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// hasWordsAt reports whether s, from i, spells sub (lower-case, no separators), folding
+// ASCII case and skipping separators in s.
+func hasWordsAt[T string | []byte](s T, i int, sub string) bool {
+	j := 0
+	for ; i < len(s) && j < len(sub); i++ {
+		c := s[i]
+		if isSeparator(c) {
+			continue
+		}
+		if lowerASCII(c) != sub[j] {
+			return false
+		}
+		j++
+	}
+	return j == len(sub)
 }
 
 func (r *Redactor) sensitiveHeader(name string) bool {
