@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -669,8 +668,7 @@ func addJSONLeaf(tok []byte, s *Secrets) {
 	inner := string(tok[1 : len(tok)-1])
 	s.Add(inner)
 	if strings.IndexByte(inner, '\\') >= 0 {
-		var dec string
-		if json.Unmarshal(tok, &dec) == nil {
+		if dec, ok := unquoteJSON(tok); ok {
 			s.Add(dec)
 		}
 	}
@@ -692,8 +690,7 @@ func addPartialJSONLeaf(tok []byte, s *Secrets) {
 	if bytes.IndexByte(inner, '\\') >= 0 {
 		q := make([]byte, 0, len(inner)+2)
 		q = append(append(append(q, '"'), inner...), '"')
-		var dec string
-		if json.Unmarshal(q, &dec) == nil {
+		if dec, ok := unquoteJSON(q); ok {
 			s.Add(dec)
 		}
 	}
@@ -839,8 +836,8 @@ func (j *jsonScanner) run() bool {
 			if j.r != nil && redactDepth < 0 {
 				key := b[i+1 : end-1]
 				if esc {
-					var k string
-					if json.Unmarshal(b[i:end], &k) != nil {
+					k, ok := unquoteJSON(b[i:end])
+					if !ok {
 						return false
 					}
 					pending = sensitiveBodyKey(j.r, k)
@@ -990,8 +987,8 @@ func (j *jsonScanner) maskToken(start, end int) {
 		j.edits = append(j.edits, jsonEdit{start: start, end: end})
 		return
 	}
-	var dec string
-	if json.Unmarshal(tok, &dec) != nil {
+	dec, ok := unquoteJSON(tok)
+	if !ok {
 		return
 	}
 	if m := j.mask.Mask(dec); m != dec {
@@ -1142,11 +1139,23 @@ func appendJSONString(dst []byte, s string, html, slash bool) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {
+		start := i
+		for i < len(s) && jsonPlain[s[i]] {
+			i++
+		}
+		dst = append(dst, s[start:i]...) // a run that needs no escape, copied at once
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
 			case c == '"' || c == '\\':
 				dst = append(dst, '\\', c)
+			case c == '\b':
+				dst = append(dst, '\\', 'b')
+			case c == '\f':
+				dst = append(dst, '\\', 'f')
 			case c == '\n':
 				dst = append(dst, '\\', 'n')
 			case c == '\r':
@@ -1176,6 +1185,14 @@ func appendJSONString(dst []byte, s string, html, slash bool) []byte {
 	}
 	return append(dst, '"')
 }
+
+// jsonPlain marks the ASCII bytes appendJSONString copies as they are in every mode.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&/`, rune(c))
+	}
+	return t
+}()
 
 // Secrets collects the values redacted from one integration call so that
 // echoes of them elsewhere in the same call are masked too. It belongs to

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -320,17 +319,6 @@ func (c *rawCall) build(r *Request) {
 		msg := "unexpected response status " + c.respStatus
 		r.Error = &msg
 	}
-}
-
-func headerJSON(h http.Header) JSON {
-	if len(h) == 0 {
-		return nil
-	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 func cmpOr[S ~string](a, b S) S {
