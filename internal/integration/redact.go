@@ -845,7 +845,9 @@ func (j *jsonScanner) run() bool {
 					pending = sensitiveBodyKey(j.r, key)
 				}
 			}
-			j.maskToken(i, end)
+			if j.mask != nil {
+				j.maskToken(i, end)
+			}
 			i = jsonSkipWS(b, end)
 			if i >= len(b) && j.prefix {
 				return j.finishPrefix(redactDepth, redactStart, -1, -1)
@@ -928,7 +930,9 @@ func (j *jsonScanner) run() bool {
 				if redactDepth >= 0 {
 					j.leaves = append(j.leaves, maskSpan{i, end})
 				}
-				j.maskToken(i, end)
+				if j.mask != nil {
+					j.maskToken(i, end)
+				}
 				i = end
 				ended = true
 			}
@@ -1016,11 +1020,13 @@ func (j *jsonScanner) hitWithin(start, end int) bool {
 }
 
 func jsonSkipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+	for i < len(b) && jsonSpace[b[i]] {
 		i++
 	}
 	return i
 }
+
+var jsonSpace = [256]bool{' ': true, '\n': true, '\r': true, '\t': true}
 
 // scanStatus is how a token scan ended.
 type scanStatus uint8
