@@ -14,6 +14,7 @@ go test -run '^$' -bench 'Success|Error' -benchtime 200000x -count 3 "$@" ./inte
 echo "== outbound call: bare vs recording transport vs synchronous insert per call"
 go test -run '^$' -bench 'BenchmarkCall' -benchtime 1x "$@" ./internal/integration/
 go test -run '^$' -bench 'RecorderOverhead' -benchtime 200000x -count 3 "$@" ./internal/integration/
+go test -run '^$' -bench 'FlusherBuild|RedactBody' -benchtime 20000x -count 3 "$@" ./internal/integration/
 
 echo "== flush: COPY through the buffer vs psql \\copy of the same rows"
 go test -run '^$' -bench 'FlushPostgres' -benchtime 1x "$@" ./internal/integration/

@@ -7,7 +7,8 @@
 //
 // The parts, one file each:
 //   - request.go: the Request record (table integration_requests) and its statuses.
-//   - redact.go: the Redactor that masks secrets in headers, URLs and bodies.
+//   - redact.go: the Redactor that masks secrets in headers, URLs and bodies; jsonstr.go:
+//     the JSON string decoding and header encoding it and the flusher use.
 //   - transport.go, capture.go: an http.RoundTripper and *http.Client that record every
 //     outbound call, and the capped, decoded, redacted copy of each body.
 //   - context.go: per-call details (service, reference, owner) carried in a context.
