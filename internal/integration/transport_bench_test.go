@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -429,6 +430,48 @@ func TestReplayedBodyRecordsWhatTheTeeRecords(t *testing.T) {
 				t.Errorf("%s: secret stored: %q", name, strOf(got.Data))
 			}
 		}
+	}
+}
+
+// failingReader returns some bytes, then an error.
+type failingReader struct{ left int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, errors.New("replay broke")
+	}
+	n := min(len(p), r.left)
+	for i := range n {
+		p[i] = 'x'
+	}
+	r.left -= n
+	return n, nil
+}
+
+// A GetBody whose reader fails halfway leaves nothing of its bytes in the record: the call
+// falls back to teeing the body it sends, and the record holds exactly that body.
+func TestBrokenReplayFallsBackToTheTee(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer up.Close()
+	sink := make(chanSink, 1)
+	client := &http.Client{Transport: NewTransport(up.Client().Transport, sink, Options{})}
+	const body = `{"order_id":"SO-1","lines":[1,2,3]}`
+	req, err := http.NewRequest(http.MethodPost, up.URL, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(&failingReader{left: 10}), nil }
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	r := <-sink
+	if strOf(r.Data) != body || r.DataSize != int64(len(body)) || r.DataTruncated {
+		t.Errorf("data %q (size %d, truncated %v); want the body sent, %q", strOf(r.Data), r.DataSize, r.DataTruncated, body)
 	}
 }
 
