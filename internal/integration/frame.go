@@ -15,9 +15,10 @@ import (
 // live outside the Go heap (see frameQueue). Two kinds:
 //
 //   - frameRequest: a Request, complete (from Add).
-//   - frameCall: a call the Transport recorded, as it was seen: the Request's cheap fields
-//     plus the raw headers and captured bodies, not yet redacted. Decoding gives a Request
-//     whose build (redaction, decoding, header JSON) runs on the flusher: see rawCall.
+//   - frameCall: a call the Transport recorded, as it was seen (a rawCall): a head with the
+//     record's facts, the raw headers and the bodies' sizes, then the captured bodies' bytes,
+//     not yet redacted. Decoding gives a Request whose build (redaction, decoding, header
+//     JSON) runs on the flusher.
 //
 // The encoding is private to one process (spill files use JSON), so it has no version: it
 // only has to round-trip. Integers are varints, strings length-prefixed, optional values
