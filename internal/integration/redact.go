@@ -638,6 +638,9 @@ func (r *Redactor) redactJSON(body []byte, prefix bool, s *Secrets) ([]byte, boo
 	if !s.anyIn(out) && (!prefix || s.tailPrefixLen(out) == 0) {
 		return out, true
 	}
+	if !prefix {
+		return applyJSONEdits(out, maskJSONTokens(out, s, s.spans(out))), true
+	}
 	mk := jsonScanner{b: out, mask: s, prefix: prefix, hits: s.spans(out)}
 	if !mk.run() { // cannot happen: out is body with values swapped for strings
 		if prefix {
@@ -646,6 +649,72 @@ func (r *Redactor) redactJSON(body []byte, prefix bool, s *Secrets) ([]byte, boo
 		return s.maskBytes(out), true
 	}
 	return applyJSONEdits(clipTo(out, mk.cut), mk.edits), true
+}
+
+// maskJSONTokens returns the edits that mask every string or number token of b holding a
+// secret wholly, as the scanner in mask mode does, for a complete document b already proved
+// valid. It only looks closely where the secrets occur (hits, sorted): the strings on the way
+// are skipped by searching for their closing quote, and it stops after the last hit. A
+// response that echoes a secret is mostly not near it.
+func maskJSONTokens(b []byte, s *Secrets, hits []maskSpan) []jsonEdit {
+	if len(hits) == 0 {
+		return nil
+	}
+	j := jsonScanner{b: b, mask: s, hits: hits}
+	last := hits[len(hits)-1].start
+	for pos := 0; pos <= last; {
+		q := bytes.IndexByte(b[pos:], '"')
+		if q < 0 {
+			q = len(b) - pos
+		}
+		q += pos
+		// b[pos:q] holds no string: numbers, literals, punctuation. A hit inside it can only
+		// be in a number.
+		if hitBetween(hits, pos, q) {
+			for i := pos; i < q; {
+				if c := b[i]; c == '-' || '0' <= c && c <= '9' {
+					end, _ := scanNumber(b, i)
+					j.maskToken(i, end)
+					i = end
+				} else {
+					i++
+				}
+			}
+		}
+		if q >= len(b) {
+			break
+		}
+		end := closingQuote(b, q) + 1
+		j.maskToken(q, end)
+		pos = end
+	}
+	return j.edits
+}
+
+// hitBetween reports whether a hit starts in [from, to).
+func hitBetween(hits []maskSpan, from, to int) bool {
+	k, _ := slices.BinarySearchFunc(hits, from, func(h maskSpan, at int) int { return h.start - at })
+	return k < len(hits) && hits[k].start < to
+}
+
+// closingQuote returns the index of the quote that ends the valid JSON string starting at
+// b[open]: the next quote not escaped by an odd run of backslashes.
+func closingQuote(b []byte, open int) int {
+	for i := open + 1; ; {
+		k := bytes.IndexByte(b[i:], '"')
+		if k < 0 {
+			return len(b) - 1 // cannot happen: b is valid
+		}
+		i += k
+		n := 0
+		for n < i-open-1 && b[i-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return i
+		}
+		i++
+	}
 }
 
 // clipTo returns b[:n], with its capacity clipped when n < len(b), so that

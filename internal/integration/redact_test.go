@@ -921,3 +921,72 @@ func TestRedactBodyPrefixNotTruncatedIsBody(t *testing.T) {
 		}
 	}
 }
+
+// maskJSONTokens (complete bodies) masks exactly what the scanner in mask mode masks:
+// random documents, secrets planted in keys, strings (plain and escaped), numbers, and across
+// tokens.
+func TestMaskJSONTokensMatchesTheScanner(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(7, 8))
+	secrets := []string{"hunter2-pw", "4111111111111111", `quo"te-secret`, "tok/en-é-xyz"}
+	var s Secrets
+	for _, v := range secrets {
+		s.Add(v)
+	}
+	pieces := []string{"plain", "hunter2-pw", `quo\"te-secret`, `tok\/en-\u00e9-xyz`, "tok/en-é-xyz", `a\\`, `\n`, "é", " "}
+	var str func() string
+	str = func() string {
+		var b strings.Builder
+		b.WriteByte('"')
+		for range rng.IntN(4) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		b.WriteByte('"')
+		return b.String()
+	}
+	var value func(depth int) string
+	value = func(depth int) string {
+		switch k := rng.IntN(8); {
+		case k < 2 && depth < 4:
+			var parts []string
+			for range rng.IntN(4) {
+				parts = append(parts, str()+":"+value(depth+1))
+			}
+			return "{" + strings.Join(parts, ", ") + "}"
+		case k < 4 && depth < 4:
+			var parts []string
+			for range rng.IntN(4) {
+				parts = append(parts, value(depth+1))
+			}
+			return "[" + strings.Join(parts, ",") + "]"
+		case k < 6:
+			return str()
+		case k < 7:
+			return []string{"4111111111111111", "-4111111111111111.5e3", "12", "0.4111111111111111"}[rng.IntN(4)]
+		default:
+			return []string{"true", "false", "null"}[rng.IntN(3)]
+		}
+	}
+	masked := 0
+	for n := 0; n < 5000; n++ {
+		doc := []byte(value(0))
+		if !json.Valid(doc) {
+			t.Fatalf("generated invalid JSON %s", doc)
+		}
+		hits := s.spans(doc)
+		sc := jsonScanner{b: doc, mask: &s, hits: hits}
+		if !sc.run() {
+			t.Fatalf("scanner rejected %s", doc)
+		}
+		want := string(applyJSONEdits(doc, sc.edits))
+		got := string(applyJSONEdits(doc, maskJSONTokens(doc, &s, hits)))
+		if got != want {
+			t.Fatalf("document %s\n got %s\nwant %s", doc, got, want)
+		}
+		if want != string(doc) {
+			masked++
+		}
+	}
+	if masked < 1000 {
+		t.Errorf("only %d of 5000 documents had something to mask; the test proves little", masked)
+	}
+}
