@@ -27,10 +27,12 @@ const quotedRedacted = `"` + Redacted + `"`
 // RedactConfig lists what a Redactor masks. DefaultRedactConfig returns the
 // defaults; append to or delete from its slices before NewRedactor.
 //
-// All matching folds ASCII case only. Substrings also ignore the word
-// separators '_' and '-', in the entry and in the name, so that one entry
-// covers every common spelling of a key: "card_number" matches "cardNumber",
-// "card-number" and "CARDNUMBER", "api_key" matches "apiKey" and "X-Api-Key".
+// All matching folds ASCII case only. Where a substring entry separates
+// words with '_' or '-', a name may separate them with either, or not at all,
+// so that one entry covers every common spelling of a key: "card_number"
+// matches "cardNumber", "card-number" and "CARDNUMBER", "api_key" matches
+// "apiKey" and "X-Api-Key". Within a word nothing is skipped: "ssn" does not
+// match "business_name".
 // Exact lists (Headers, QueryKeys, Allow) compare names as they are. Empty
 // entries are ignored (an empty substring would otherwise match every name).
 //
@@ -107,24 +109,34 @@ func NewRedactor(cfg RedactConfig) *Redactor {
 		queryKeys: lowerList(cfg.QueryKeys),
 		allow:     lowerList(cfg.Allow),
 	}
-	r.headerSubs.add(lowerList(withoutSeparators(cfg.HeaderSubstrings)))
-	r.bodySubs.add(lowerList(withoutSeparators(cfg.BodyKeySubstrings)))
+	r.headerSubs.add(wordSubstrings(cfg.HeaderSubstrings))
+	r.bodySubs.add(wordSubstrings(cfg.BodyKeySubstrings))
 	return r
 }
 
-// isSeparator reports the bytes substring matching skips: camelCase, snake_case and
-// kebab-case spellings of a key then compare equal.
+// isSeparator reports the bytes that separate words in a key: "card_number", "card-number".
 func isSeparator(c byte) bool { return c == '_' || c == '-' }
 
-func withoutSeparators(in []string) []string {
-	out := make([]string, len(in))
-	for i, v := range in {
-		out[i] = strings.Map(func(r rune) rune {
-			if r < utf8.RuneSelf && isSeparator(byte(r)) {
-				return -1
+// wordSubstrings lower-cases substring entries and turns each run of separators in them
+// into one '_', which hasWordsAt reads as "any separators, or none": "card_number" then
+// matches cardNumber, card-number and CARD_NUMBER, while "ssn", one word, does not match
+// across a separator (business_name).
+func wordSubstrings(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, v := range lowerList(in) {
+		var b []byte
+		for i := 0; i < len(v); i++ {
+			switch {
+			case !isSeparator(v[i]):
+				b = append(b, v[i])
+			case len(b) > 0 && b[len(b)-1] != '_':
+				b = append(b, '_')
 			}
-			return r
-		}, v)
+		}
+		b = bytes.TrimRight(b, "_")
+		if w := string(b); w != "" && !slices.Contains(out, w) {
+			out = append(out, w)
+		}
 	}
 	return out
 }
@@ -203,8 +215,8 @@ func inListFold[T string | []byte](s T, list []string) bool {
 	return false
 }
 
-// containsAnyFold reports whether s contains one of x's substrings, folding ASCII case and
-// skipping separators in s (x's substrings have none).
+// containsAnyFold reports whether s contains one of x's substrings, as hasWordsAt matches
+// them.
 func containsAnyFold[T string | []byte](s T, x *subIndex) bool {
 	for i := 0; i < len(s); i++ {
 		for _, v := range x[lowerASCII(s[i])] {
@@ -216,21 +228,22 @@ func containsAnyFold[T string | []byte](s T, x *subIndex) bool {
 	return false
 }
 
-// hasWordsAt reports whether s, from i, spells sub (lower-case, no separators), folding
-// ASCII case and skipping separators in s.
+// hasWordsAt reports whether s, from i, spells sub (from wordSubstrings), folding ASCII
+// case; where sub has a '_', s may have any run of separators or none.
 func hasWordsAt[T string | []byte](s T, i int, sub string) bool {
-	j := 0
-	for ; i < len(s) && j < len(sub); i++ {
-		c := s[i]
-		if isSeparator(c) {
+	for j := 0; j < len(sub); j++ {
+		if sub[j] == '_' {
+			for i < len(s) && isSeparator(s[i]) {
+				i++
+			}
 			continue
 		}
-		if lowerASCII(c) != sub[j] {
+		if i >= len(s) || lowerASCII(s[i]) != sub[j] {
 			return false
 		}
-		j++
+		i++
 	}
-	return j == len(sub)
+	return true
 }
 
 func (r *Redactor) sensitiveHeader(name string) bool {
