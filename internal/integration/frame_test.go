@@ -1,11 +1,16 @@
 package integration
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // A Request survives its frame field for field, empty and nil values included. Times come
@@ -132,5 +137,83 @@ func TestRedactorTable(t *testing.T) {
 	}
 	if got, ok := tab.index(b); !ok || got != 1 {
 		t.Errorf("a known Redactor after the table filled: %d, %v; want 1, true", got, ok)
+	}
+}
+
+// A call's record takes its times from the call's start (microseconds, UTC) and its duration
+// from the monotonic clock; a Status that decides nothing leaves the record Queued.
+func TestCallRecordTimesAndDefaults(t *testing.T) {
+	start := time.Date(2026, 11, 21, 15, 4, 5, 123456789, time.FixedZone("CET", 3600))
+	c := &rawCall{id: newID(start), start: start, duration: 1234567 * time.Nanosecond, status: StatusCompleted,
+		method: http.MethodGet, attempt: 1, hasResponse: true, statusCode: 200, redactor: sharedRedactor, url: "http://x/"}
+	r := c.record()
+	wantCreated := time.Date(2026, 11, 21, 14, 4, 5, 123456000, time.UTC)
+	wantUpdated := time.Date(2026, 11, 21, 14, 4, 5, 124691000, time.UTC) // + 1.234567 ms, cut to µs
+	if !r.CreatedAt.Equal(wantCreated) || r.CreatedAt.Location() != time.UTC || !r.UpdatedAt.Equal(wantUpdated) {
+		t.Errorf("created %v, updated %v; want %v, %v (UTC)", r.CreatedAt, r.UpdatedAt, wantCreated, wantUpdated)
+	}
+	if r.DurationMS == nil || *r.DurationMS != 1.234 || r.StatusCode == nil || *r.StatusCode != 200 {
+		t.Errorf("duration %v ms, status code %v; want 1.234, 200", r.DurationMS, r.StatusCode)
+	}
+	if got, err := uuid.Parse(r.ID); err != nil || got != c.id {
+		t.Errorf("id %q; want %s", r.ID, c.id)
+	}
+
+	sink := make(chanSink, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	client := &http.Client{Transport: NewTransport(up.Client().Transport, sink,
+		Options{Status: func(*http.Response, error) Status { return "" }})}
+	resp, err := client.Get(up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := (<-sink).Status; got != StatusQueued {
+		t.Errorf("status %q from a Status func that decides nothing; want %q", got, StatusQueued)
+	}
+}
+
+// A call goes into the Buffer as head and bodies, pushed as parts of one frame, and comes
+// out as the record a sink building at once would get.
+func TestBufferedCallFrameBuildsTheSameRecord(t *testing.T) {
+	// Never started nor closed: with no database, Close would wait for the taken record.
+	buf := NewBuffer(nil, BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c := sampleCall()
+	want := c.record()
+	want.materialize()
+	buf.addCall(c)
+	taken := buf.take(1)
+	if len(taken.rows) != 1 {
+		t.Fatalf("took %d records; want 1", len(taken.rows))
+	}
+	got := taken.rows[0]
+	got.materialize()
+	if !reflect.DeepEqual(*got, *want) {
+		t.Errorf("from the Buffer:\n got %+v\nwant %+v", *got, *want)
+	}
+}
+
+// Once the Buffer cannot number another Redactor, a call using one is built on the caller's
+// goroutine and buffered complete: redacted, nothing left to build.
+func TestBufferBuildsACallWhoseRedactorItCannotNumber(t *testing.T) {
+	buf := NewBuffer(nil, BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for range maxRedactors {
+		buf.redactors.index(NewRedactor(RedactConfig{}))
+	}
+	c := sampleCall()
+	c.redactor = NewRedactor(DefaultRedactConfig())
+	want := c.record()
+	want.materialize()
+	buf.addCall(c)
+	taken := buf.take(1)
+	if len(taken.rows) != 1 || taken.rows[0].raw != nil {
+		t.Fatalf("took %d records (first still to build: %v); want 1, built", len(taken.rows), len(taken.rows) > 0 && taken.rows[0].raw != nil)
+	}
+	if got := taken.rows[0]; !reflect.DeepEqual(*got, *want) {
+		t.Errorf("got %+v\nwant %+v", *got, *want)
+	}
+	if strings.Contains(strOf(taken.rows[0].Data)+strOf(taken.rows[0].Output), "hunter2-secret") {
+		t.Error("a secret was buffered unredacted")
 	}
 }

@@ -169,6 +169,9 @@ func (c *call) finish(resp *http.Response, err error, respBody *capture) {
 	c.once.Do(func() {
 		defer c.reqBody.release()
 		defer respBody.release()
+		// The call lives as long as the caller holds the response body: it must not keep the
+		// headers, nor slices of capture buffers that go back to the pool.
+		defer func() { c.seen = rawCall{} }()
 		c.see(resp, err, respBody)
 		if d, ok := c.t.sink.(callSink); ok {
 			d.addCall(&c.seen)
