@@ -938,8 +938,7 @@ func TestMaskJSONTokensMatchesTheScanner(t *testing.T) {
 		s.Add(v)
 	}
 	pieces := []string{"plain", "hunter2-pw", `quo\"te-secret`, `tok\/en-\u00e9-xyz`, "tok/en-é-xyz", `a\\`, `\n`, "é", " "}
-	var str func() string
-	str = func() string {
+	str := func() string {
 		var b strings.Builder
 		b.WriteByte('"')
 		for range rng.IntN(4) {
