@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -263,4 +266,63 @@ func TestOutageSpillsInsteadOfDropping(t *testing.T) {
 		t.Errorf("spill files left after replay: %v", files)
 	}
 	checkAccounting(t, b.Stats())
+}
+
+// A spill file that fails halfway (here the disk refuses to grow the file past 256 KiB, as a
+// full disk would) puts back every record it had taken, in their order, and leaves no file;
+// once the disk takes it, the same records spill whole.
+func TestSpillFailingHalfwayPutsEverythingBack(t *testing.T) {
+	dir := t.TempDir()
+	buf := NewBuffer(nil, BufferConfig{SpillDir: dir, BatchSize: 50, MaxBytes: 64 << 20,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	const n = 1_000 // ~2.5 MiB of JSON: the spill fails on the first 1 MiB it writes, batches later
+	for i := range n {
+		buf.Add(&Request{ID: fmt.Sprintf("r-%04d", i), Data: new(strings.Repeat("d", 2000))})
+	}
+
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	// The limit is the process's: no other test runs meanwhile (none is parallel), and Go
+	// ignores SIGXFSZ, so the write fails with EFBIG instead.
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 256 << 10, Max: old.Max}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := buf.spill()
+	if rerr := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); rerr != nil {
+		t.Fatal(rerr)
+	}
+	if err == nil {
+		t.Fatal("spill with the file size capped at 256 KiB succeeded")
+	}
+	if s := buf.Stats(); s.Pending != n || s.Spilled != 0 || s.Dropped != 0 {
+		t.Fatalf("after the failed spill: %+v; want all %d pending, none spilled or dropped", s, n)
+	}
+	if files := spillFiles(t, dir); len(files) != 0 {
+		t.Errorf("the failed spill left %v", files)
+	}
+
+	count, path, err := buf.spill()
+	if err != nil || count != n {
+		t.Fatalf("spill = %d, %v; want %d, nil", count, err, n)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != n {
+		t.Fatalf("spill file holds %d lines; want %d", len(lines), n)
+	}
+	for i, line := range lines {
+		var rec spillRecord
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("r-%04d", i); rec.ID != want {
+			t.Fatalf("line %d holds %s; want %s: the put-back changed the order", i, rec.ID, want)
+		}
+	}
+	checkAccounting(t, buf.Stats())
 }
