@@ -182,11 +182,15 @@ func (b *Buffer) Add(r *Request) {
 }
 
 // addCall buffers a call recorded by a Transport, to be built (redacted) by the flusher. It
-// copies what it keeps of raw, which refers to the caller's headers and captures.
+// copies what it keeps of raw, which refers to the caller's headers and captures, and keeps
+// no pointer to raw itself: the Transport's raw lives on its stack.
 func (b *Buffer) addCall(raw *rawCall) {
 	idx, ok := b.redactors.index(raw.redactor)
 	if !ok {
-		r := raw.record() // too many Redactors to number: build on the caller's goroutine
+		// Too many Redactors to number: build on the caller's goroutine, from a copy (the
+		// record refers to its rawCall until built).
+		cp := *raw
+		r := cp.record()
 		r.materialize()
 		b.Add(r)
 		return
@@ -273,6 +277,7 @@ func (b *Buffer) Stats() BufferStats {
 //
 // Its signature matches what the scheduler's flush job expects: Flush(ctx) (int, error).
 func (b *Buffer) Flush(ctx context.Context) (int, error) {
+	watched.sweep() // calls whose context ended since the watcher's last tick are due now
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 
@@ -543,13 +548,15 @@ func (b *Buffer) logDrops() {
 	}
 }
 
-// Close stops the background goroutine and waits for it, then flushes everything, retrying
-// with backoff while the database is unavailable, until ctx is done: give it a deadline.
-// Records still pending then are spilled to SpillDir when it is set. Close returns an error
-// saying how many records were not stored (and how many of those were spilled). Adds after
-// Close are dropped and counted.
+// Close takes the records of calls whose response body was left unread and whose request has
+// ended (see Transport), stops the background goroutine and waits for it, then flushes
+// everything, retrying with backoff while the database is unavailable, until ctx is done:
+// give it a deadline. Records still pending then are spilled to SpillDir when it is set.
+// Close returns an error saying how many records were not stored (and how many of those were
+// spilled). Adds after Close are dropped and counted.
 func (b *Buffer) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
+		watched.sweep() // before closing: an unread body whose request has ended is recorded
 		b.mu.Lock()
 		b.closed = true
 		stop, done := b.stop, b.done

@@ -10,7 +10,8 @@
 //   - redact.go: the Redactor that masks secrets in headers, URLs and bodies; jsonstr.go:
 //     the JSON string decoding and header encoding it and the flusher use.
 //   - transport.go, capture.go: an http.RoundTripper and *http.Client that record every
-//     outbound call, and the capped, decoded, redacted copy of each body.
+//     outbound call, and the capped, decoded, redacted copy of each body; watch.go: the
+//     watcher that records a response body nobody reads once its request's context ends.
 //   - context.go: per-call details (service, reference, owner) carried in a context.
 //   - inbound.go: an Echo middleware recording calls third parties make to us.
 //   - buffer.go, store.go: the deferred buffer and its batched writes (COPY on PostgreSQL).

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,7 +62,8 @@ func (o Options) withDefaults() Options {
 // bodies stream through untouched while at most BodyCap bytes of each are copied aside.
 //
 // A call's record is finished when its response body reaches EOF, is closed, or fails to
-// read, or when the request's context ends (so a body nobody reads is still recorded).
+// read, or when the request's context ends (so a body nobody reads is still recorded, at most
+// 0.1 s later).
 type Transport struct {
 	base http.RoundTripper
 	sink Sink
@@ -121,18 +121,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body := &c.body
 	*body = recordingBody{rc: resp.Body, call: c, resp: resp, c: capture{limit: t.opts.BodyCap, hint: resp.ContentLength}}
-	// AfterFunc runs its function at once, in a new goroutine, when the context is already
-	// done, possibly before stop is assigned: end reads stop under the mutex.
-	stop := context.AfterFunc(req.Context(), func() { body.end(req.Context().Err()) })
-	body.mu.Lock()
-	body.stop = stop
-	body.mu.Unlock()
+	watched.watch(body)
+	if err := req.Context().Err(); err != nil { // ended during the call: the watcher may have swept already
+		body.end(err)
+	}
 	resp.Body = body
 	return resp, nil
 }
 
 // call is one attempt in flight. It holds everything the caller's goroutine keeps of the
-// call (captures, response body wrapper, the finished record's facts) in one allocation.
+// call while it is open (captures, the response body wrapper) in one allocation.
 type call struct {
 	t       *Transport
 	req     *http.Request
@@ -141,7 +139,6 @@ type call struct {
 	reqBody *capture // nil without a request body; else &reqCap
 	reqCap  capture
 	body    recordingBody // the response body handed to the caller
-	seen    rawCall       // filled by finish
 	once    sync.Once
 }
 
@@ -169,33 +166,25 @@ func (c *call) finish(resp *http.Response, err error, respBody *capture) {
 	c.once.Do(func() {
 		defer c.reqBody.release()
 		defer respBody.release()
-		// The call lives as long as the caller holds the response body: it must not keep the
-		// headers, nor slices of capture buffers that go back to the pool.
-		defer func() { c.seen = rawCall{} }()
-		c.see(resp, err, respBody)
-		if d, ok := c.t.sink.(callSink); ok {
-			d.addCall(&c.seen)
+		var seen rawCall // on this stack: the Buffer copies it, nothing else keeps it
+		c.see(&seen, resp, err, respBody)
+		if b, ok := c.t.sink.(*Buffer); ok {
+			b.addCall(&seen)
 			return
 		}
-		r := c.seen.record()
+		raw := new(rawCall) // the record refers to it until built
+		*raw = seen
+		r := raw.record()
 		r.materialize()
 		c.t.sink.Add(r)
 	})
 }
 
-// callSink is a Sink that builds records itself, later (the Buffer). addCall must copy what
-// it keeps of raw before it returns: it refers to the caller's headers and to captures
-// that are reused.
-type callSink interface {
-	addCall(raw *rawCall)
-}
-
-// see fills c.seen from the request and response as they are now.
-func (c *call) see(resp *http.Response, callErr error, respBody *capture) {
+// see fills s from the request and response as they are now.
+func (c *call) see(s *rawCall, resp *http.Response, callErr error, respBody *capture) {
 	o := c.t.opts
 	req := c.req
 	d := DetailsFrom(req.Context())
-	s := &c.seen
 	*s = rawCall{
 		id:          newID(c.start),
 		service:     cmpOr(d.Service, o.Service),
@@ -352,8 +341,10 @@ type recordingBody struct {
 	resp *http.Response
 	c    capture
 
-	mu   sync.Mutex
-	stop func() bool // cancels the context.AfterFunc; nil until RoundTrip has set it
+	// While open, in a list of the watcher's (watch.go), guarded by its shard's lock.
+	next, prev *recordingBody
+	shard      uint8
+	watched    bool
 }
 
 func (b *recordingBody) Read(p []byte) (int, error) {
@@ -373,14 +364,9 @@ func (b *recordingBody) Close() error {
 	return err
 }
 
-// end finishes the record with what was captured so far. It runs once, from Read, Close or
-// the context's AfterFunc, whichever comes first.
+// end finishes the record with what was captured so far. It runs from Read, Close or the
+// watcher (the request's context ended), whichever comes first; the record is finished once.
 func (b *recordingBody) end(err error) {
-	b.mu.Lock()
-	stop := b.stop
-	b.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
+	watched.unwatch(b)
 	b.call.finish(b.resp, err, &b.c)
 }

@@ -1,0 +1,138 @@
+package integration
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apitemplate/server/internal/database/dbtest"
+)
+
+// waitUntil polls cond for up to 5 s (50 watcher ticks).
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func okServer(t *testing.T) *httptest.Server {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(up.Close)
+	return up
+}
+
+// The watcher runs only while a body is open: once every body is finished it exits, so a
+// process that has stopped making calls keeps no goroutine of ours.
+func TestWatcherStopsWhenNoBodyIsOpen(t *testing.T) {
+	up := okServer(t)
+	sink := make(chanSink, 2)
+	client := &http.Client{Transport: NewTransport(nil, sink, Options{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !watched.running.Load() || !watched.anyOpen() {
+		t.Fatal("an open body is not watched")
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	<-sink
+	waitUntil(t, "the watcher exits", func() bool { return !watched.running.Load() })
+
+	// And it starts again for the next open body, which it ends when its context ends.
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
+	if _, err := client.Do(req); err != nil { // body left unread
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case r := <-sink:
+		if r.Status != StatusFailed || strOf(r.Error) != context.Canceled.Error() {
+			t.Errorf("record %s, error %q; want Failed with %q", r.Status, strOf(r.Error), context.Canceled)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the unread body was not recorded after its context ended")
+	}
+	waitUntil(t, "the watcher exits", func() bool { return !watched.running.Load() })
+}
+
+// Close records an unread body whose request has ended without waiting for the watcher's
+// tick: a shutdown right after the handler returned still stores the call.
+func TestBufferCloseSweepsEndedCalls(t *testing.T) {
+	up := okServer(t)
+	buf := NewBuffer(dbtest.SQLite(t), BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	client := &http.Client{Transport: NewTransport(nil, buf, Options{Service: "erp"})}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
+	if _, err := client.Do(req); err != nil { // body left unread
+		t.Fatal(err)
+	}
+	cancel()
+	if err := buf.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := buf.Stats(); s.Stored != 1 || s.Dropped != 0 {
+		t.Errorf("stats %+v; want the call stored", s)
+	}
+}
+
+// Many callers at once, reading, closing early or abandoning bodies whose contexts then end:
+// every call is recorded once, and the watcher's lists (run under -race) stay consistent.
+func TestWatcherUnderConcurrentCallers(t *testing.T) {
+	up := okServer(t)
+	const callers, calls = 8, 50
+	sink := make(chanSink, callers*calls)
+	client := &http.Client{Transport: NewTransport(nil, sink, Options{})}
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Go(func() {
+			for i := range calls {
+				ctx, cancel := context.WithCancel(context.Background())
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					cancel()
+					return
+				}
+				switch (g + i) % 3 {
+				case 0:
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				case 1:
+					resp.Body.Close()
+				case 2: // abandoned: recorded when the context ends
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	for n := 0; n < callers*calls; n++ {
+		select {
+		case <-sink:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d calls recorded", n, callers*calls)
+		}
+	}
+	select {
+	case r := <-sink:
+		t.Fatalf("a call was recorded twice (extra record %s)", r.ID)
+	case <-time.After(2 * watchEvery):
+	}
+	waitUntil(t, "the watcher exits", func() bool { return !watched.running.Load() && !watched.anyOpen() })
+}
