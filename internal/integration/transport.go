@@ -121,9 +121,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body := &c.body
 	*body = recordingBody{rc: resp.Body, call: c, resp: resp, c: capture{limit: t.opts.BodyCap, hint: resp.ContentLength}}
-	watched.watch(body)
-	if err := req.Context().Err(); err != nil { // ended during the call: the watcher may have swept already
-		body.end(err)
+	// A context that can end is watched (a context that cannot would only be held forever).
+	// net/http has already asked for its Done channel, so asking again allocates nothing.
+	if req.Context().Done() != nil {
+		watched.watch(body)
+		if err := req.Context().Err(); err != nil { // ended during the call: no sweep will see it
+			body.end(err)
+		}
 	}
 	resp.Body = body
 	return resp, nil

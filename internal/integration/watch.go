@@ -15,8 +15,12 @@ import (
 // the rare body nobody reads. Here a call costs a link into a list and an unlink, and one
 // goroutine checks the open bodies' contexts every watchEvery while any are open; it exits
 // when none are, so a process that makes no calls runs no watcher. The price: such a record
-// is taken up to watchEvery after its context ended, and Buffer.Flush and Close sweep first,
+// is taken up to watchEvery after its context ended; Buffer.Flush and Close sweep at once,
 // so a shutdown does not wait for the next tick.
+//
+// A body whose context cannot end (context.Background) is not watched. Left unread and
+// unclosed it is never recorded, and net/http keeps its connection busy forever: close
+// response bodies.
 var watched bodyWatch
 
 // watchEvery is how often the watcher checks the open bodies' contexts.

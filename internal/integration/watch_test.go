@@ -53,6 +53,19 @@ func TestWatcherStopsWhenNoBodyIsOpen(t *testing.T) {
 	<-sink
 	waitUntil(t, "the watcher exits", func() bool { return !watched.running.Load() })
 
+	// A body whose context can never end is not watched: nothing would ever sweep it, and the
+	// watcher would hold it (and its captures) forever.
+	req, _ = http.NewRequestWithContext(context.Background(), http.MethodGet, up.URL, nil)
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if watched.anyOpen() || watched.running.Load() {
+		t.Error("a body under context.Background is watched")
+	}
+	resp.Body.Close()
+	<-sink
+
 	// And it starts again for the next open body, which it ends when its context ends.
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
 	if _, err := client.Do(req); err != nil { // body left unread
@@ -67,7 +80,7 @@ func TestWatcherStopsWhenNoBodyIsOpen(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the unread body was not recorded after its context ended")
 	}
-	waitUntil(t, "the watcher exits", func() bool { return !watched.running.Load() })
+	waitUntil(t, "the watcher exits (a body another test left open would keep it running)", func() bool { return !watched.running.Load() })
 }
 
 // Close records an unread body whose request has ended without waiting for the watcher's
