@@ -277,7 +277,7 @@ func (b *Buffer) Stats() BufferStats {
 //
 // Its signature matches what the scheduler's flush job expects: Flush(ctx) (int, error).
 func (b *Buffer) Flush(ctx context.Context) (int, error) {
-	watched.sweep() // calls whose context ended since the watcher's last tick are due now
+	watched.sweep(b) // this Buffer's calls whose context ended since the watcher's last tick
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 
@@ -556,7 +556,7 @@ func (b *Buffer) logDrops() {
 // spilled). Adds after Close are dropped and counted.
 func (b *Buffer) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
-		watched.sweep() // before closing: an unread body whose request has ended is recorded
+		watched.sweep(b) // before closing: an unread body whose request has ended is recorded
 		b.mu.Lock()
 		b.closed = true
 		stop, done := b.stop, b.done

@@ -124,6 +124,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A context that can end is watched (a context that cannot would only be held forever).
 	// net/http has already asked for its Done channel, so asking again allocates nothing.
 	if req.Context().Done() != nil {
+		body.watchable = true
 		watched.watch(body)
 		if err := req.Context().Err(); err != nil { // ended during the call: no sweep will see it
 			body.end(err)
@@ -346,9 +347,11 @@ type recordingBody struct {
 	c    capture
 
 	// While open, in a list of the watcher's (watch.go), guarded by its shard's lock.
+	// watchable is set before the body is watched and never changes.
 	next, prev *recordingBody
 	shard      uint8
 	watched    bool
+	watchable  bool
 }
 
 func (b *recordingBody) Read(p []byte) (int, error) {
@@ -371,6 +374,17 @@ func (b *recordingBody) Close() error {
 // end finishes the record with what was captured so far. It runs from Read, Close or the
 // watcher (the request's context ended), whichever comes first; the record is finished once.
 func (b *recordingBody) end(err error) {
-	watched.unwatch(b)
+	// Finish, then unwatch: a sweep that still finds the body ends it too, and its finish
+	// waits for this one's (sync.Once). Unwatching first would let a Buffer's Close sweep
+	// miss a record that is on its way, then drop it as added after Close.
 	b.call.finish(b.resp, err, &b.c)
+	if testHookEnd != nil {
+		testHookEnd()
+	}
+	if b.watchable {
+		watched.unwatch(b)
+	}
 }
+
+// testHookEnd, when set by a test, runs inside end between finishing and unwatching.
+var testHookEnd func()

@@ -20,7 +20,12 @@ import (
 //
 // A body whose context cannot end (context.Background) is not watched. Left unread and
 // unclosed it is never recorded, and net/http keeps its connection busy forever: close
-// response bodies.
+// response bodies. One whose context can end but never does stays watched (and the watcher
+// running) until it is closed. The watcher exits within two ticks of the last body's end,
+// which goroutine-leak checks in tests should allow for.
+//
+// The watcher calls the Sinks' Add on its own goroutine, one call after another: Add must
+// not block (see Sink).
 var watched bodyWatch
 
 // watchEvery is how often the watcher checks the open bodies' contexts.
@@ -80,7 +85,7 @@ func (w *bodyWatch) loop() {
 	t := time.NewTicker(watchEvery)
 	defer t.Stop()
 	for range t.C {
-		if w.sweep() > 0 {
+		if w.sweep(nil) > 0 {
 			continue
 		}
 		// None open: stop, unless a body was added between the sweep and the Store, whose
@@ -92,14 +97,15 @@ func (w *bodyWatch) loop() {
 	}
 }
 
-// sweep ends the watched bodies whose context has ended and returns how many stay open.
-func (w *bodyWatch) sweep() (open int) {
+// sweep ends the watched bodies whose context has ended, of calls recorded to only (nil: of
+// every call), and returns how many stay open.
+func (w *bodyWatch) sweep(only *Buffer) (open int) {
 	var ended []*recordingBody
 	for i := range w.shards {
 		s := &w.shards[i]
 		s.mu.Lock()
 		for b := s.head; b != nil; b = b.next {
-			if b.call.req.Context().Err() != nil {
+			if buf, _ := b.call.t.sink.(*Buffer); (only == nil || buf == only) && b.call.req.Context().Err() != nil {
 				ended = append(ended, b)
 			} else {
 				open++

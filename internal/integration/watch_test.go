@@ -149,3 +149,80 @@ func TestWatcherUnderConcurrentCallers(t *testing.T) {
 	}
 	waitUntil(t, "the watcher exits", func() bool { return !watched.running.Load() && !watched.anyOpen() })
 }
+
+// Flush records the Buffer's unread bodies whose request has ended, as Close does, without
+// waiting for the watcher's tick.
+func TestBufferFlushSweepsEndedCalls(t *testing.T) {
+	up := okServer(t)
+	buf := NewBuffer(dbtest.SQLite(t), BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer buf.Close(context.Background())
+	client := &http.Client{Transport: NewTransport(nil, buf, Options{Service: "erp"})}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
+	if _, err := client.Do(req); err != nil { // body left unread
+		t.Fatal(err)
+	}
+	cancel()
+	if n, err := buf.Flush(context.Background()); n != 1 || err != nil {
+		t.Errorf("Flush = %d, %v; want the call stored", n, err)
+	}
+}
+
+// A record the watcher is finishing while Close sweeps is stored, not dropped as added after
+// Close: Close's sweep finds the body still watched and waits for its finish.
+func TestCloseWaitsForARecordTheWatcherIsFinishing(t *testing.T) {
+	up := okServer(t)
+	buf := NewBuffer(dbtest.SQLite(t), BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	client := &http.Client{Transport: NewTransport(nil, buf, Options{Service: "erp"})}
+	inEnd := make(chan struct{})
+	var once sync.Once
+	testHookEnd = func() { // holds the first end (the watcher's) between its two steps
+		once.Do(func() { close(inEnd); time.Sleep(200 * time.Millisecond) })
+	}
+	defer func() { testHookEnd = nil }()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
+	if _, err := client.Do(req); err != nil { // body left unread
+		t.Fatal(err)
+	}
+	cancel()
+	<-inEnd // the watcher's tick is ending the body
+	if err := buf.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := buf.Stats(); s.Stored != 1 || s.Dropped != 0 {
+		t.Errorf("stats %+v; want the call stored", s)
+	}
+}
+
+// blockingSink holds every Add until released.
+type blockingSink struct{ release chan struct{} }
+
+func (s blockingSink) Add(*Request) { <-s.release }
+
+// A Buffer's Flush and Close end only their own calls: another sink's slow Add runs on the
+// watcher's goroutine, never inside a Buffer's Close.
+func TestBufferSweepsOnlyItsOwnCalls(t *testing.T) {
+	up := okServer(t)
+	other := blockingSink{release: make(chan struct{})}
+	defer close(other.release)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
+	otherClient := &http.Client{Transport: NewTransport(nil, other, Options{})}
+	if _, err := otherClient.Do(req); err != nil { // body left unread
+		t.Fatal(err)
+	}
+	cancel()
+
+	buf := NewBuffer(dbtest.SQLite(t), BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	done := make(chan error, 1)
+	go func() { done <- buf.Close(context.Background()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close is stuck in another sink's Add")
+	}
+}
