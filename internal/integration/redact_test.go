@@ -549,6 +549,8 @@ func TestRedactProperty(t *testing.T) {
 			err: errText,
 		})
 
+		callSecrets := secrets // the form's secrets below are not the call's
+
 		// Form bodies, separately (a call has one request body).
 		var form []string
 		for _, k := range specBodyKeys {
@@ -592,7 +594,7 @@ func TestRedactProperty(t *testing.T) {
 			nh += 1 + len(vs)
 		}
 		tReq, tResp := touts[nh], touts[len(touts)-2] // the response body is followed by the error
-		for _, v := range secrets {
+		for _, v := range callSecrets {
 			if unseen(v) {
 				continue
 			}
