@@ -105,7 +105,8 @@ func (w *bodyWatch) sweep(only *Buffer) (open int) {
 		s := &w.shards[i]
 		s.mu.Lock()
 		for b := s.head; b != nil; b = b.next {
-			if buf, _ := b.call.t.sink.(*Buffer); (only == nil || buf == only) && b.call.req.Context().Err() != nil {
+			mine := only == nil || b.call.t.sink == Sink(only) // *Buffer: comparable
+			if mine && b.call.req.Context().Err() != nil {
 				ended = append(ended, b)
 			} else {
 				open++
@@ -119,6 +120,7 @@ func (w *bodyWatch) sweep(only *Buffer) (open int) {
 	return open
 }
 
+// anyOpen reports whether any body is watched.
 func (w *bodyWatch) anyOpen() bool {
 	for i := range w.shards {
 		s := &w.shards[i]
