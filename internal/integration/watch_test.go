@@ -13,17 +13,6 @@ import (
 	"github.com/apitemplate/server/internal/database/dbtest"
 )
 
-// waitUntil polls cond for up to 5 s (50 watcher ticks).
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func okServer(t *testing.T) *httptest.Server {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, `{"ok":true}`)
@@ -51,7 +40,7 @@ func TestWatcherStopsWhenNoBodyIsOpen(t *testing.T) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	<-sink
-	waitUntil(t, "the watcher exits", func() bool { return !watched.running.Load() })
+	eventually(t, 5*time.Second, "the watcher exits", func() bool { return !watched.running.Load() })
 
 	// A body whose context can never end is not watched: nothing would ever sweep it, and the
 	// watcher would hold it (and its captures) forever.
@@ -80,7 +69,7 @@ func TestWatcherStopsWhenNoBodyIsOpen(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the unread body was not recorded after its context ended")
 	}
-	waitUntil(t, "the watcher exits (a body another test left open would keep it running)", func() bool { return !watched.running.Load() })
+	eventually(t, 5*time.Second, "the watcher exits (a body another test left open would keep it running)", func() bool { return !watched.running.Load() })
 }
 
 // Close records an unread body whose request has ended without waiting for the watcher's
@@ -147,7 +136,7 @@ func TestWatcherUnderConcurrentCallers(t *testing.T) {
 		t.Fatalf("a call was recorded twice (extra record %s)", r.ID)
 	case <-time.After(2 * watchEvery):
 	}
-	waitUntil(t, "the watcher exits", func() bool { return !watched.running.Load() && !watched.anyOpen() })
+	eventually(t, 5*time.Second, "the watcher exits", func() bool { return !watched.running.Load() && !watched.anyOpen() })
 }
 
 // Flush records the Buffer's unread bodies whose request has ended, as Close does, without
