@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,11 +30,39 @@ const (
 )
 
 // appendRequestFrame encodes r as a frameRequest.
-func appendRequestFrame(dst []byte, r *Request) []byte {
-	w := frameWriter{dst}
-	w.byte(frameRequest)
-	w.request(r)
-	return w.b
+func appendRequestFrame(b []byte, r *Request) []byte {
+	b = append(b, frameRequest)
+	b = appendStr(b, r.ID)
+	b = appendStr(b, r.Service)
+	b = appendBool(b, r.IsRemoteRequest)
+	b = appendStr(b, r.RequestDescription)
+	b = appendStr(b, r.RequestID)
+	b = appendStr(b, r.Status)
+	b = appendStr(b, r.Method)
+	b = appendStr(b, r.URL)
+	b = appendStr(b, r.RequestHeaders)
+	b = appendOptStr(b, r.Data)
+	b = appendStr(b, r.ResponseHeaders)
+	b = appendOptStr(b, r.Output)
+	b = appendOptStr(b, r.Error)
+	b = appendBool(b, r.StatusCode != nil)
+	if r.StatusCode != nil {
+		b = appendInt(b, int64(*r.StatusCode))
+	}
+	b = appendBool(b, r.DurationMS != nil)
+	if r.DurationMS != nil {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(*r.DurationMS))
+	}
+	b = appendInt(b, int64(r.Attempt))
+	b = appendStr(b, r.ReferenceType)
+	b = appendStr(b, r.ReferenceID)
+	b = appendStr(b, r.Owner)
+	b = appendBool(b, r.DataTruncated)
+	b = appendInt(b, r.DataSize)
+	b = appendBool(b, r.OutputTruncated)
+	b = appendInt(b, r.OutputSize)
+	b = appendTime(b, r.CreatedAt)
+	return appendTime(b, r.UpdatedAt)
 }
 
 // appendCallFrame encodes a recorded call; redactor is the index of its Redactor in the
@@ -46,37 +75,36 @@ func appendCallFrame(dst []byte, c *rawCall, redactor int) []byte {
 
 // appendCallHead encodes all of a call's frame but its bodies' bytes, which the Buffer copies
 // straight from the captures into its queue: the bulk of a record is copied once on the
-// caller's goroutine, not twice.
-func appendCallHead(dst []byte, c *rawCall, redactor int) []byte {
-	w := frameWriter{dst}
-	w.byte(frameCall)
-	w.b = append(w.b, c.id[:]...)
-	w.str(c.service)
-	w.str(c.description)
-	w.str(c.requestID)
-	w.str(c.owner)
-	w.str(c.refType)
-	w.str(c.refID)
-	w.str(string(c.status))
-	w.str(c.method)
-	w.int(int64(c.attempt))
-	w.int(c.start.UnixNano())
-	w.int(int64(c.duration))
-	w.int(int64(c.statusCode))
+// caller's goroutine, not twice. It runs on every recorded call, so it copies and does not
+// format: the URL goes in as its parts (URL.String escapes and allocates; the flusher calls it).
+func appendCallHead(b []byte, c *rawCall, redactor int) []byte {
+	b = append(b, frameCall)
+	b = append(b, c.id[:]...)
+	b = appendStr(b, c.service)
+	b = appendStr(b, c.description)
+	b = appendStr(b, c.requestID)
+	b = appendStr(b, c.owner)
+	b = appendStr(b, c.refType)
+	b = appendStr(b, c.refID)
+	b = appendStr(b, c.status)
+	b = appendStr(b, c.method)
+	b = appendInt(b, int64(c.attempt))
+	b = appendInt(b, c.start.UnixNano())
+	b = appendInt(b, int64(c.duration))
+	b = appendInt(b, int64(c.statusCode))
 
-	w.int(int64(redactor))
-	w.str(c.url)
-	w.bool(c.inbound)
-	w.header(c.reqHeader)
-	w.bodyHead(c.reqBody)
-	w.int(c.reqLength)
-	w.bool(c.hasResponse)
-	w.header(c.respHeader)
-	w.bodyHead(c.respBody)
-	w.int(c.respLength)
-	w.str(c.respStatus)
-	w.str(c.errText)
-	return w.b
+	b = appendInt(b, int64(redactor))
+	b = appendURL(b, c.reqURL, c.url)
+	b = appendBool(b, c.inbound)
+	b = appendHeader(b, c.reqHeader)
+	b = appendBodyHead(b, c.reqBody)
+	b = appendInt(b, c.reqLength)
+	b = appendBool(b, c.hasResponse)
+	b = appendHeader(b, c.respHeader)
+	b = appendBodyHead(b, c.respBody)
+	b = appendInt(b, c.respLength)
+	b = appendStr(b, c.respStatus)
+	return appendStr(b, c.errText)
 }
 
 // decodeFrame is the inverse of the two encoders. redactors resolves a frameCall's index.
@@ -101,97 +129,100 @@ func decodeFrame(p []byte, redactors []*Redactor) (*Request, error) {
 	return r, nil
 }
 
-type frameWriter struct{ b []byte }
+// The append functions below write the frame's fields, in the style of strconv.Append*: the
+// slice stays in registers. Lengths and integers are varints, which for the short strings and
+// small numbers of a record are one byte, written without the general loop.
 
-func (w *frameWriter) byte(v byte) { w.b = append(w.b, v) }
-func (w *frameWriter) int(v int64) { w.b = binary.AppendVarint(w.b, v) }
-func (w *frameWriter) str(s string) {
-	w.b = binary.AppendUvarint(w.b, uint64(len(s)))
-	w.b = append(w.b, s...)
-}
-
-func (w *frameWriter) bool(v bool) {
-	if v {
-		w.byte(1)
+func appendStr[S ~string | ~[]byte](b []byte, s S) []byte {
+	if len(s) < 0x80 {
+		b = append(b, byte(len(s)))
 	} else {
-		w.byte(0)
+		b = binary.AppendUvarint(b, uint64(len(s)))
 	}
+	return append(b, s...)
 }
 
-func (w *frameWriter) bytes(p []byte) {
-	w.b = binary.AppendUvarint(w.b, uint64(len(p)))
-	w.b = append(w.b, p...)
+func appendInt(b []byte, v int64) []byte {
+	if 0 <= v && v < 0x40 { // zig-zag encoded, 2v: one byte
+		return append(b, byte(v<<1))
+	}
+	return binary.AppendVarint(b, v)
 }
 
-func (w *frameWriter) optStr(p *string) {
-	w.bool(p != nil)
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func appendOptStr(b []byte, p *string) []byte {
+	b = appendBool(b, p != nil)
 	if p != nil {
-		w.str(*p)
+		b = appendStr(b, *p)
 	}
+	return b
 }
 
-func (w *frameWriter) time(t time.Time) {
-	w.int(t.Unix())
-	w.int(int64(t.Nanosecond()))
+func appendTime(b []byte, t time.Time) []byte {
+	b = appendInt(b, t.Unix())
+	return appendInt(b, int64(t.Nanosecond()))
 }
 
-func (w *frameWriter) header(h http.Header) {
-	w.bool(h != nil)
-	w.int(int64(len(h)))
+func appendHeader(b []byte, h http.Header) []byte {
+	b = appendBool(b, h != nil)
+	b = appendInt(b, int64(len(h)))
 	for k, vs := range h {
-		w.str(k)
-		w.int(int64(len(vs)))
+		b = appendStr(b, k)
+		b = appendInt(b, int64(len(vs)))
 		for _, v := range vs {
-			w.str(v)
+			b = appendStr(b, v)
 		}
 	}
+	return b
 }
 
-// bodyHead writes what a captured body is but its bytes, which follow the frame's head.
-func (w *frameWriter) bodyHead(c capturedBody) {
-	w.bool(c.present)
+// appendURL writes an outbound call's URL as its parts, or an inbound one's (already a
+// string, see requestURL) as it is. frameReader.url reassembles the parts into a url.URL
+// and formats it with String, so the stored URL is exactly what String would have given on
+// the caller's goroutine. TestURLPartsCoverURL fails when url.URL gains a field.
+func appendURL(b []byte, u *url.URL, s string) []byte {
+	if u == nil {
+		b = append(b, 0)
+		return appendStr(b, s)
+	}
+	b = append(b, 1)
+	b = appendStr(b, u.Scheme)
+	b = appendStr(b, u.Opaque)
+	b = appendBool(b, u.User != nil)
+	if u.User != nil {
+		password, set := u.User.Password()
+		b = appendStr(b, u.User.Username())
+		b = appendBool(b, set)
+		b = appendStr(b, password)
+	}
+	b = appendStr(b, u.Host)
+	b = appendStr(b, u.Path)
+	b = appendStr(b, u.RawPath)
+	b = appendBool(b, u.OmitHost)
+	b = appendBool(b, u.ForceQuery)
+	b = appendStr(b, u.RawQuery)
+	b = appendStr(b, u.Fragment)
+	return appendStr(b, u.RawFragment)
+}
+
+// appendBodyHead writes what a captured body is but its bytes, which follow the frame's head.
+func appendBodyHead(b []byte, c capturedBody) []byte {
+	b = appendBool(b, c.present)
 	if c.present {
-		w.int(int64(len(c.buf)))
-		w.int(c.total)
-		w.int(c.limit)
+		b = appendInt(b, int64(len(c.buf)))
+		b = appendInt(b, c.total)
+		b = appendInt(b, c.limit)
 	}
+	return b
 }
 
-func (w *frameWriter) request(r *Request) {
-	w.str(r.ID)
-	w.str(r.Service)
-	w.bool(r.IsRemoteRequest)
-	w.str(r.RequestDescription)
-	w.str(r.RequestID)
-	w.str(string(r.Status))
-	w.str(r.Method)
-	w.str(r.URL)
-	w.bytes(r.RequestHeaders)
-	w.optStr(r.Data)
-	w.bytes(r.ResponseHeaders)
-	w.optStr(r.Output)
-	w.optStr(r.Error)
-	w.bool(r.StatusCode != nil)
-	if r.StatusCode != nil {
-		w.int(int64(*r.StatusCode))
-	}
-	w.bool(r.DurationMS != nil)
-	if r.DurationMS != nil {
-		w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(*r.DurationMS))
-	}
-	w.int(int64(r.Attempt))
-	w.str(r.ReferenceType)
-	w.str(r.ReferenceID)
-	w.str(r.Owner)
-	w.bool(r.DataTruncated)
-	w.int(r.DataSize)
-	w.bool(r.OutputTruncated)
-	w.int(r.OutputSize)
-	w.time(r.CreatedAt)
-	w.time(r.UpdatedAt)
-}
-
-// frameReader decodes what frameWriter wrote. A read past the end sets bad and returns zero
+// frameReader decodes what the append functions wrote. A read past the end sets bad and returns zero
 // values, so a decoder reads on and checks bad once.
 type frameReader struct {
 	b   []byte
@@ -271,7 +302,30 @@ func (rd *frameReader) header() http.Header {
 	return h
 }
 
-// bodyHead reads what bodyHead wrote; the bytes are read from the frame's tail (tailBytes).
+// url reads what appendURL wrote and returns it formatted.
+func (rd *frameReader) url() string {
+	if rd.byte() == 0 {
+		return rd.str()
+	}
+	u := url.URL{Scheme: rd.str(), Opaque: rd.str()}
+	if rd.bool() {
+		name, set, password := rd.str(), rd.bool(), rd.str()
+		if set {
+			u.User = url.UserPassword(name, password)
+		} else {
+			u.User = url.User(name)
+		}
+	}
+	u.Host, u.Path, u.RawPath = rd.str(), rd.str(), rd.str()
+	u.OmitHost, u.ForceQuery = rd.bool(), rd.bool()
+	u.RawQuery, u.Fragment, u.RawFragment = rd.str(), rd.str(), rd.str()
+	if rd.bad {
+		return ""
+	}
+	return u.String()
+}
+
+// bodyHead reads what appendBodyHead wrote; the bytes are read from the frame's tail (tailBytes).
 func (rd *frameReader) bodyHead() (c capturedBody, n int64) {
 	if !rd.bool() {
 		return capturedBody{}, 0
@@ -362,7 +416,7 @@ func (rd *frameReader) call(redactors []*Redactor) (*rawCall, error) {
 	c.statusCode = int(rd.int())
 
 	idx := rd.int()
-	c.url = rd.str()
+	c.url = rd.url()
 	c.inbound = rd.bool()
 	c.reqHeader = rd.header()
 	var reqN, respN int64

@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +54,7 @@ func sampleCall() *rawCall {
 		start: start, duration: 1234567 * time.Nanosecond, statusCode: 502,
 
 		redactor: sharedRedactor,
-		url:      "https://user:pw@erp.example/orders?token=t0k3n-abcdef&page=2",
+		reqURL:   mustParseURL("https://user:pw@erp.example/orders?token=t0k3n-abcdef&page=2"),
 		reqHeader: http.Header{"Authorization": {"Bearer sk_live_123456"}, "Content-Type": {"application/json"},
 			"X-Multi": {"a", "b"}},
 		reqBody:     capturedBody{present: true, buf: []byte(`{"password":"hunter2-secret","n":1}`), total: 35, limit: 64 << 10},
@@ -66,6 +68,14 @@ func sampleCall() *rawCall {
 	}
 }
 
+func mustParseURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
 // A call decoded from its frame builds exactly the record the call builds in place: the
 // flusher's records are the ones a sink building at once would get.
 func TestCallFrameBuildsTheSameRecord(t *testing.T) {
@@ -73,6 +83,8 @@ func TestCallFrameBuildsTheSameRecord(t *testing.T) {
 		"full": sampleCall(),
 		"transport error": {id: newID(time.Now()), status: StatusFailed, method: http.MethodGet, attempt: 1, start: time.Now(),
 			redactor: sharedRedactor, url: "http://x/", reqHeader: http.Header{}, errText: "dial tcp: refused token=abc"},
+		"inbound (URL as a string)": {id: newID(time.Now()), status: StatusCompleted, method: http.MethodPost, attempt: 1,
+			start: time.Now(), redactor: sharedRedactor, inbound: true, url: "https://api.example/webhooks/psp?sig=abc123"},
 		"no bodies, no header": {id: newID(time.Now()), status: StatusCompleted, method: http.MethodDelete, attempt: 1, start: time.Now(),
 			redactor: sharedRedactor, url: "http://x/", hasResponse: true, statusCode: 204, respStatus: "204 No Content"},
 	} {
@@ -96,6 +108,47 @@ func TestCallFrameBuildsTheSameRecord(t *testing.T) {
 				t.Errorf("a secret survived the build: %+v", *got)
 			}
 		})
+	}
+}
+
+// An outbound call's URL travels in its parts and comes out as URL.String formats it, for
+// every shape a url.URL can take.
+func TestURLFrameRoundTrip(t *testing.T) {
+	for _, raw := range []string{
+		"https://erp.example/orders?page=2#top",
+		"http://user@erp.example:8080/a%2Fb/c?x=1",      // RawPath kept
+		"https://user:p%40ss@erp.example/",              // password set
+		"https://user:@erp.example/",                    // password set, empty
+		"mailto:ops@example.com",                        // opaque
+		"http://erp.example/search?",                    // ForceQuery
+		"http://erp.example/caf%C3%A9#fr%C3%A4g%2Fment", // escaped path, RawFragment
+		"file:///etc/hosts",
+		"/relative/path?q=1",
+		"",
+	} {
+		u := mustParseURL(raw)
+		for _, omit := range []bool{false, true} {
+			u.OmitHost = omit
+			want := u.String()
+			rd := frameReader{b: appendURL(nil, u, "")}
+			if got := rd.url(); got != want || rd.bad || len(rd.b) != 0 {
+				t.Errorf("%q (OmitHost %v): got %q (bad %v, %d bytes left); want %q", raw, omit, got, rd.bad, len(rd.b), want)
+			}
+		}
+	}
+}
+
+// appendURL writes every field of url.URL. When Go adds one, this fails: the new field must
+// be written and read back too, or the stored URL could differ from URL.String.
+func TestURLPartsCoverURL(t *testing.T) {
+	var got []string
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[url.URL]()) {
+		got = append(got, f.Name)
+	}
+	want := []string{"Scheme", "Opaque", "User", "Host", "Path", "Fragment", "RawQuery", "RawPath",
+		"RawFragment", "ForceQuery", "OmitHost"}
+	if !slices.Equal(got, want) {
+		t.Errorf("url.URL has fields %v; appendURL writes %v", got, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -214,7 +215,7 @@ func (c *call) see(s *rawCall, resp *http.Response, callErr error, respBody *cap
 	if c.inbound {
 		s.url = requestURL(req) // a server request's URL is only the path
 	} else {
-		s.url = req.URL.String()
+		s.reqURL = req.URL
 	}
 	if resp != nil {
 		s.hasResponse = true
@@ -247,7 +248,8 @@ type rawCall struct {
 
 	// What build redacts.
 	redactor    *Redactor
-	url         string
+	url         string   // the URL, or, until it is formatted (rawCall.build, a frame), reqURL
+	reqURL      *url.URL // an outbound call's: read at once (appendCallHead) or built at once
 	inbound     bool
 	reqHeader   http.Header
 	reqBody     capturedBody
@@ -301,7 +303,11 @@ func (c *rawCall) build(r *Request) {
 	if c.reqBody.present {
 		r.Data, r.DataTruncated, r.DataSize = c.reqBody.text(c.reqHeader, c.reqLength, red, &secrets)
 	}
-	r.URL = red.URL(c.url, &secrets)
+	u := c.url
+	if c.reqURL != nil {
+		u = c.reqURL.String()
+	}
+	r.URL = red.URL(u, &secrets)
 	if c.hasResponse {
 		r.ResponseHeaders = headerJSON(red.Header(c.respHeader, &secrets))
 	}
