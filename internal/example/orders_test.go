@@ -7,26 +7,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/apitemplate/server/internal/config"
 	"github.com/apitemplate/server/internal/example"
 	"github.com/apitemplate/server/internal/integration"
+	"github.com/apitemplate/server/internal/integration/integrationtest"
 	"github.com/apitemplate/server/internal/normalize"
 	"github.com/apitemplate/server/internal/server"
 )
-
-type sliceSink struct {
-	mu   sync.Mutex
-	recs []*integration.Request
-}
-
-func (s *sliceSink) Add(r *integration.Request) {
-	s.mu.Lock()
-	s.recs = append(s.recs, r)
-	s.mu.Unlock()
-}
 
 // TestOrderIsForwardedAndRecorded checks what the ERP receives (the order JSON unchanged,
 // the bearer token) and what the integration log stores (service, reference, no token).
@@ -43,7 +32,7 @@ func TestOrderIsForwardedAndRecorded(t *testing.T) {
 	}))
 	defer erp.Close()
 
-	sink := &sliceSink{}
+	sink := &integrationtest.Sink{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r := &normalize.Responder{Logger: log}
 	client := integration.NewClient(sink, integration.Options{Service: "erp"})
@@ -70,10 +59,11 @@ func TestOrderIsForwardedAndRecorded(t *testing.T) {
 		t.Errorf("envelope data = %s; want the ERP's answer", rec.Body)
 	}
 
-	if len(sink.recs) != 1 {
-		t.Fatalf("records = %d; want 1", len(sink.recs))
+	recs := sink.Records()
+	if len(recs) != 1 {
+		t.Fatalf("records = %d; want 1", len(recs))
 	}
-	rr := sink.recs[0]
+	rr := recs[0]
 	if rr.Service != "erp" || rr.ReferenceType != "Order" || rr.ReferenceID != "42" || rr.RequestID != "req-golden-1" || rr.Status != integration.StatusCompleted {
 		t.Errorf("record = service %q, reference %s/%s, request_id %q, status %s; want erp, Order/42, req-golden-1, Completed",
 			rr.Service, rr.ReferenceType, rr.ReferenceID, rr.RequestID, rr.Status)
@@ -85,7 +75,7 @@ func TestOrderIsForwardedAndRecorded(t *testing.T) {
 
 func TestUnreachableERPIs502(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sink := &sliceSink{}
+	sink := &integrationtest.Sink{}
 	erp := &example.ERP{URL: "http://127.0.0.1:1", Token: "t", Client: integration.NewClient(sink, integration.Options{Service: "erp"})}
 	e := server.New(config.Default(), log, example.New(&normalize.Responder{Logger: log}, erp))
 	rec := request{method: "POST", path: "/api/v1/orders", body: `{"order_id":"7","items":[1]}`, contentType: jsonCT}.do(t, e)
@@ -96,8 +86,8 @@ func TestUnreachableERPIs502(t *testing.T) {
 	if rec.Code != 502 || env.ErrorCode != "502-002" {
 		t.Errorf("POST with the ERP down = %d %s; want 502 502-002", rec.Code, env.ErrorCode)
 	}
-	if len(sink.recs) != 1 || sink.recs[0].Status != integration.StatusFailed {
-		t.Errorf("records = %d; want one Failed record of the attempt", len(sink.recs))
+	if recs := sink.Records(); len(recs) != 1 || recs[0].Status != integration.StatusFailed {
+		t.Errorf("records = %d; want one Failed record of the attempt", len(recs))
 	}
 }
 
@@ -108,7 +98,7 @@ func TestOrderEdgeCases(t *testing.T) {
 	}))
 	defer erp.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	client := integration.NewClient(&sliceSink{}, integration.Options{Service: "erp"})
+	client := integration.NewClient(&integrationtest.Sink{}, integration.Options{Service: "erp"})
 	e := server.New(config.Default(), log, example.New(&normalize.Responder{Logger: log}, &example.ERP{URL: erp.URL, Token: "s3cr3t-erp-token", Client: client}))
 
 	rec := request{method: "POST", path: "/api/v1/orders", body: `{"order_id":"1","items":[1]}`, contentType: "text/plain"}.do(t, e)

@@ -19,4 +19,6 @@
 //     mapped outside the Go heap, so that they do not count in the collector's pacing.
 //   - spill.go: records the buffer could not store at shutdown, kept on disk and replayed.
 //   - log.go: synchronous records (Frappe's create_request_log) and status changes.
+//
+// Package integrationtest has an in-memory Sink for tests of code that records calls.
 package integration

@@ -10,11 +10,12 @@ import (
 
 	"github.com/apitemplate/server/internal/httperr"
 	"github.com/apitemplate/server/internal/integration"
+	"github.com/apitemplate/server/internal/integration/integrationtest"
 	"github.com/apitemplate/server/internal/requestid"
 )
 
 func TestInboundRecordsWebhooks(t *testing.T) {
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	e := echo.New()
 	e.HTTPErrorHandler = (&httperr.Handler{Logger: discardLogger()}).Handle
 	e.Pre(requestid.Middleware())
@@ -43,7 +44,7 @@ func TestInboundRecordsWebhooks(t *testing.T) {
 	}
 	post("/not-recorded", `{}`)
 
-	recs := sink.all()
+	recs := sink.Records()
 	if len(recs) != 2 {
 		t.Fatalf("records = %d; want 2 (only routes with the middleware)", len(recs))
 	}

@@ -11,48 +11,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mccutchen/go-httpbin/v2/httpbin"
 
 	"github.com/apitemplate/server/internal/integration"
+	"github.com/apitemplate/server/internal/integration/integrationtest"
 	"github.com/apitemplate/server/internal/requestid"
 )
-
-// memSink collects records in memory, standing in for the Buffer where the test is about
-// what is recorded rather than how it is stored.
-type memSink struct {
-	mu   sync.Mutex
-	recs []*integration.Request
-}
-
-func (s *memSink) Add(r *integration.Request) {
-	s.mu.Lock()
-	s.recs = append(s.recs, r)
-	s.mu.Unlock()
-}
-
-func (s *memSink) all() []*integration.Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*integration.Request(nil), s.recs...)
-}
-
-// waitFor polls until n records exist or the deadline passes.
-func (s *memSink) waitFor(t *testing.T, n int) []*integration.Request {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if recs := s.all(); len(recs) >= n {
-			return recs
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("got %d records; want %d", len(s.all()), n)
-	return nil
-}
 
 // send makes the call and reads and closes the whole body, as a well-behaved caller does.
 func send(t *testing.T, c *http.Client, req *http.Request) {
@@ -107,7 +74,7 @@ func TestCallerSeesTheSameBytes(t *testing.T) {
 	bare := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &memSink{}
+			sink := &integrationtest.Sink{}
 			recording := integration.NewClient(sink, integration.Options{Service: "httpbin"})
 			get := func(c *http.Client) (int, []byte) {
 				req, _ := http.NewRequest(tc.method, up.URL+tc.path, strings.NewReader(tc.body))
@@ -133,7 +100,7 @@ func TestCallerSeesTheSameBytes(t *testing.T) {
 			if gotCode != wantCode || !bytes.Equal(stripVolatile(got), stripVolatile(want)) {
 				t.Errorf("%s %s through the recorder = %d, %d bytes; bare = %d, %d bytes", tc.method, tc.path, gotCode, len(got), wantCode, len(want))
 			}
-			recs := sink.waitFor(t, 1)
+			recs := sink.WaitFor(t, 1)
 			if last := recs[len(recs)-1]; deref(last.StatusCode) != gotCode {
 				t.Errorf("last record status_code = %d; want the caller's %d", deref(last.StatusCode), gotCode)
 			}
@@ -157,7 +124,7 @@ func stripVolatile(b []byte) []byte {
 
 func TestRecordOfACall(t *testing.T) {
 	up := newUpstream(t)
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	client := integration.NewClient(sink, integration.Options{Service: "erp", Description: "Create order", Owner: "system"})
 	ctx := integration.WithReference(requestid.NewContext(context.Background(), "rid-9"), "Order", "42")
 	ctx = integration.WithOwner(ctx, "alice@example.com")
@@ -168,7 +135,7 @@ func TestRecordOfACall(t *testing.T) {
 	start := time.Now().UTC()
 	send(t, client, req)
 
-	r := sink.waitFor(t, 1)[0]
+	r := sink.WaitFor(t, 1)[0]
 	checks := []struct {
 		field     string
 		got, want any
@@ -215,14 +182,14 @@ func TestRecordOfACall(t *testing.T) {
 
 func TestRedirectHopsAreAttempts(t *testing.T) {
 	up := newUpstream(t)
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	resp, err := integration.NewClient(sink, integration.Options{}).Get(up.URL + "/redirect/3")
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	recs := sink.waitFor(t, 4)
+	recs := sink.WaitFor(t, 4)
 	for i, r := range recs {
 		if r.Attempt != i+1 {
 			t.Errorf("record %d attempt = %d; want %d", i, r.Attempt, i+1)
@@ -238,7 +205,7 @@ func TestRedirectHopsAreAttempts(t *testing.T) {
 
 func TestRetryAttemptFromContext(t *testing.T) {
 	up := newUpstream(t)
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	client := integration.NewClient(sink, integration.Options{})
 	for attempt := 1; attempt <= 2; attempt++ {
 		req, _ := http.NewRequestWithContext(integration.WithAttempt(context.Background(), attempt), "GET", up.URL+"/status/503", nil)
@@ -248,7 +215,7 @@ func TestRetryAttemptFromContext(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	recs := sink.waitFor(t, 2)
+	recs := sink.WaitFor(t, 2)
 	if recs[0].Attempt != 1 || recs[1].Attempt != 2 {
 		t.Errorf("attempts = %d, %d; want 1, 2", recs[0].Attempt, recs[1].Attempt)
 	}
@@ -258,12 +225,12 @@ func TestTransportErrorIsRecorded(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens here now
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	_, err := integration.NewClient(sink, integration.Options{}).Get("http://" + addr + "/x")
 	if err == nil {
 		t.Fatal("call to a closed port succeeded")
 	}
-	r := sink.waitFor(t, 1)[0]
+	r := sink.WaitFor(t, 1)[0]
 	if r.Status != integration.StatusFailed || r.StatusCode != nil || !strings.Contains(deref(r.Error), "refused") {
 		t.Errorf("record = status %s, code %v, error %q; want Failed, no code, the connection error", r.Status, r.StatusCode, deref(r.Error))
 	}
@@ -271,14 +238,14 @@ func TestTransportErrorIsRecorded(t *testing.T) {
 
 func TestTimeoutIsRecorded(t *testing.T) {
 	up := newUpstream(t)
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	client := integration.NewClient(sink, integration.Options{})
 	client.Timeout = 200 * time.Millisecond
 	_, err := client.Get(up.URL + "/delay/3")
 	if err == nil {
 		t.Fatal("call outlived its timeout")
 	}
-	r := sink.waitFor(t, 1)[0]
+	r := sink.WaitFor(t, 1)[0]
 	if r.Status != integration.StatusFailed || r.Error == nil {
 		t.Errorf("record = %s %q; want Failed with the timeout", r.Status, deref(r.Error))
 	}
@@ -286,7 +253,7 @@ func TestTimeoutIsRecorded(t *testing.T) {
 
 func TestStatusRuleCanBeReplaced(t *testing.T) {
 	up := newUpstream(t)
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	notFoundIsFine := func(resp *http.Response, err error) integration.Status {
 		if resp != nil && resp.StatusCode == 404 {
 			return integration.StatusCompleted
@@ -298,7 +265,7 @@ func TestStatusRuleCanBeReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if r := sink.waitFor(t, 1)[0]; r.Status != integration.StatusCompleted {
+	if r := sink.WaitFor(t, 1)[0]; r.Status != integration.StatusCompleted {
 		t.Errorf("404 with a custom rule = %s; want Completed", r.Status)
 	}
 }
@@ -321,14 +288,14 @@ func TestBodies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &memSink{}
+			sink := &integrationtest.Sink{}
 			client := integration.NewClient(sink, integration.Options{BodyCap: 1000})
 			req, _ := http.NewRequest("GET", up.URL+tc.path, nil)
 			for k, v := range tc.header {
 				req.Header.Set(k, v)
 			}
 			send(t, client, req)
-			r := sink.waitFor(t, 1)[0]
+			r := sink.WaitFor(t, 1)[0]
 			out := deref(r.Output)
 			if r.OutputTruncated != tc.wantTruncated || !strings.Contains(out, tc.wantContains) {
 				t.Errorf("output truncated = %v, %q; want %v containing %q", r.OutputTruncated, out, tc.wantTruncated, tc.wantContains)
@@ -351,14 +318,14 @@ func TestUTF8CutNeverSplitsARune(t *testing.T) {
 	}))
 	defer srv.Close()
 	for cap := int64(100); cap < 110; cap++ {
-		sink := &memSink{}
+		sink := &integrationtest.Sink{}
 		resp, err := integration.NewClient(sink, integration.Options{BodyCap: cap}).Get(srv.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		out := deref(sink.waitFor(t, 1)[0].Output)
+		out := deref(sink.WaitFor(t, 1)[0].Output)
 		if !strings.HasPrefix(text, out) || int64(len(out)) > cap || int64(len(out)) < cap-3 {
 			t.Errorf("cap %d: stored %d bytes %q; want a whole-rune prefix of at most %d bytes", cap, len(out), out[max(0, len(out)-8):], cap)
 		}
@@ -367,7 +334,7 @@ func TestUTF8CutNeverSplitsARune(t *testing.T) {
 
 func TestUnreadBodyIsRecordedWhenContextEnds(t *testing.T) {
 	up := newUpstream(t)
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", up.URL+"/json", nil)
 	resp, err := integration.NewClient(sink, integration.Options{}).Do(req)
@@ -375,11 +342,11 @@ func TestUnreadBodyIsRecordedWhenContextEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp // the caller neither reads nor closes the body
-	if n := len(sink.all()); n != 0 {
+	if n := len(sink.Records()); n != 0 {
 		t.Fatalf("records before the context ended = %d; want 0", n)
 	}
 	cancel()
-	r := sink.waitFor(t, 1)[0]
+	r := sink.WaitFor(t, 1)[0]
 	if deref(r.StatusCode) != 200 {
 		t.Errorf("status_code = %d; want 200", deref(r.StatusCode))
 	}
@@ -387,7 +354,7 @@ func TestUnreadBodyIsRecordedWhenContextEnds(t *testing.T) {
 
 func TestSwitchingProtocolsKeepsReadWriteBody(t *testing.T) {
 	up := newUpstream(t)
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	req, _ := http.NewRequest("GET", up.URL+"/websocket/echo", nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
@@ -406,7 +373,7 @@ func TestSwitchingProtocolsKeepsReadWriteBody(t *testing.T) {
 	if _, ok := resp.Body.(io.ReadWriteCloser); !ok {
 		t.Errorf("101 body is %T; want an io.ReadWriteCloser", resp.Body)
 	}
-	if r := sink.waitFor(t, 1)[0]; deref(r.StatusCode) != 101 {
+	if r := sink.WaitFor(t, 1)[0]; deref(r.StatusCode) != 101 {
 		t.Errorf("record status_code = %d; want 101", deref(r.StatusCode))
 	}
 }
@@ -418,7 +385,7 @@ func TestReadErrorFinishesTheRecord(t *testing.T) {
 		// The handler returns early: the client sees an unexpected EOF.
 	}))
 	defer srv.Close()
-	sink := &memSink{}
+	sink := &integrationtest.Sink{}
 	resp, err := integration.NewClient(sink, integration.Options{}).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -427,7 +394,7 @@ func TestReadErrorFinishesTheRecord(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("read error = %v; want unexpected EOF", err)
 	}
-	r := sink.waitFor(t, 1)[0]
+	r := sink.WaitFor(t, 1)[0]
 	if r.Status != integration.StatusFailed || !strings.Contains(deref(r.Error), "unexpected EOF") || deref(r.Output) != "only part" {
 		t.Errorf("record = %s %q output %q; want Failed with the read error and the partial body", r.Status, deref(r.Error), deref(r.Output))
 	}
@@ -446,7 +413,7 @@ func (t cancelingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 func TestResponseForACancelledCallIsRecorded(t *testing.T) {
 	for i := 0; i < 1000; i++ {
-		sink := &memSink{}
+		sink := &integrationtest.Sink{}
 		ctx, cancel := context.WithCancel(context.Background())
 		tr := integration.NewTransport(cancelingTransport{cancel}, sink, integration.Options{})
 		req, _ := http.NewRequestWithContext(ctx, "GET", "http://erp.invalid/x", nil)
@@ -454,7 +421,7 @@ func TestResponseForACancelledCallIsRecorded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := sink.waitFor(t, 1)[0]; deref(r.StatusCode) != 200 {
+		if r := sink.WaitFor(t, 1)[0]; deref(r.StatusCode) != 200 {
 			t.Fatalf("record status_code = %d; want 200", deref(r.StatusCode))
 		}
 		resp.Body.Close()
