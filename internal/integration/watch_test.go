@@ -72,11 +72,11 @@ func TestWatcherStopsWhenNoBodyIsOpen(t *testing.T) {
 	eventually(t, 5*time.Second, "the watcher exits (a body another test left open would keep it running)", func() bool { return !watched.running.Load() })
 }
 
-// Close records an unread body whose request has ended without waiting for the watcher's
-// tick: a shutdown right after the handler returned still stores the call.
-func TestBufferCloseSweepsEndedCalls(t *testing.T) {
+// abandonCall makes a call recorded to buf, leaves its body unread and ends its context, as
+// a handler that returned early does: only the watcher's tick or a sweep can record it.
+func abandonCall(t *testing.T, buf *Buffer) {
+	t.Helper()
 	up := okServer(t)
-	buf := NewBuffer(dbtest.SQLite(t), BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	client := &http.Client{Transport: NewTransport(nil, buf, Options{Service: "erp"})}
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
@@ -84,6 +84,13 @@ func TestBufferCloseSweepsEndedCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
+}
+
+// Close records an unread body whose request has ended without waiting for the watcher's
+// tick: a shutdown right after the handler returned still stores the call.
+func TestBufferCloseSweepsEndedCalls(t *testing.T) {
+	buf := NewBuffer(dbtest.SQLite(t), BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	abandonCall(t, buf)
 	if err := buf.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -142,16 +149,9 @@ func TestWatcherUnderConcurrentCallers(t *testing.T) {
 // Flush records the Buffer's unread bodies whose request has ended, as Close does, without
 // waiting for the watcher's tick.
 func TestBufferFlushSweepsEndedCalls(t *testing.T) {
-	up := okServer(t)
 	buf := NewBuffer(dbtest.SQLite(t), BufferConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer buf.Close(context.Background())
-	client := &http.Client{Transport: NewTransport(nil, buf, Options{Service: "erp"})}
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, up.URL, nil)
-	if _, err := client.Do(req); err != nil { // body left unread
-		t.Fatal(err)
-	}
-	cancel()
+	abandonCall(t, buf)
 	if n, err := buf.Flush(context.Background()); n != 1 || err != nil {
 		t.Errorf("Flush = %d, %v; want the call stored", n, err)
 	}
