@@ -65,18 +65,13 @@ func appendRequestFrame(b []byte, r *Request) []byte {
 	return appendTime(b, r.UpdatedAt)
 }
 
-// appendCallFrame encodes a recorded call; redactor is the index of its Redactor in the
-// Buffer's table (Go pointers cannot be stored off the heap). The frame is the head
-// (appendCallHead) followed by the two captured bodies' bytes.
-func appendCallFrame(dst []byte, c *rawCall, redactor int) []byte {
-	dst = appendCallHead(dst, c, redactor)
-	return append(append(dst, c.reqBody.buf...), c.respBody.buf...)
-}
-
-// appendCallHead encodes all of a call's frame but its bodies' bytes, which the Buffer copies
+// appendCallHead encodes a recorded call's frame but its bodies' bytes, which the Buffer copies
 // straight from the captures into its queue: the bulk of a record is copied once on the
 // caller's goroutine, not twice. It runs on every recorded call, so it copies and does not
 // format: the URL goes in as its parts (URL.String escapes and allocates; the flusher calls it).
+//
+// A call frame is that head followed by the two captured bodies' bytes. redactor is the index
+// of the call's Redactor in the Buffer's table (Go pointers cannot be stored off the heap).
 func appendCallHead(b []byte, c *rawCall, redactor int) []byte {
 	b = append(b, frameCall)
 	b = append(b, c.id[:]...)

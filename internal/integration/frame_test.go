@@ -68,6 +68,12 @@ func sampleCall() *rawCall {
 	}
 }
 
+// appendCallFrame encodes a whole call frame, as Buffer.addCall pushes it in parts.
+func appendCallFrame(dst []byte, c *rawCall, redactor int) []byte {
+	dst = appendCallHead(dst, c, redactor)
+	return append(append(dst, c.reqBody.buf...), c.respBody.buf...)
+}
+
 func mustParseURL(s string) *url.URL {
 	u, err := url.Parse(s)
 	if err != nil {

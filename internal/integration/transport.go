@@ -229,7 +229,7 @@ func (c *call) see(s *rawCall, resp *http.Response, callErr error, respBody *cap
 // rawCall is a recorded call as it was seen when it finished: the record's facts, and the
 // headers and captured bodies before redaction, which build turns into the record's costly
 // fields. The Transport fills one in its call; the Buffer keeps it encoded in a frame
-// (appendCallFrame) and decodes it on its flusher.
+// (appendCallHead and the bodies) and decodes it on its flusher.
 type rawCall struct {
 	// The facts: the record's cheap fields.
 	id          uuid.UUID
@@ -248,8 +248,8 @@ type rawCall struct {
 
 	// What build redacts.
 	redactor    *Redactor
-	url         string   // the URL, or, until it is formatted (rawCall.build, a frame), reqURL
-	reqURL      *url.URL // an outbound call's: read at once (appendCallHead) or built at once
+	url         string   // an inbound call's URL, or an outbound one's decoded from its frame
+	reqURL      *url.URL // an outbound call's URL, read at once (appendCallHead, or build)
 	inbound     bool
 	reqHeader   http.Header
 	reqBody     capturedBody
