@@ -1,0 +1,168 @@
+package redact
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// jsonReader is a pooled decoder reading from memory without a copy.
+type jsonReader struct {
+	buf     bytes.Buffer
+	dec     jsontext.Decoder
+	scratch []byte // decoded strings
+}
+
+var jsonReaders = sync.Pool{New: func() any { return new(jsonReader) }}
+
+func newJSONReader(b []byte) *jsonReader {
+	j := jsonReaders.Get().(*jsonReader)
+	j.buf = *bytes.NewBuffer(b)
+	j.dec.Reset(&j.buf, decodeOptions...)
+	return j
+}
+
+func (j *jsonReader) free() {
+	j.buf = bytes.Buffer{}
+	j.dec.Reset(&j.buf) // drop the reference to the input
+	if cap(j.scratch) > 64<<10 {
+		j.scratch = nil
+	}
+	jsonReaders.Put(j)
+}
+
+// json redacts JSON, or a stream of JSON values (NDJSON), in place: the value
+// of a secret key, whatever its type, becomes "[REDACTED]" and its strings and
+// numbers are collected. A string value holding JSON, XML or a URL is
+// redacted as such and re-encoded if that changed it; an escaped string is
+// also masked for known secrets, compared decoded; a number holding one
+// becomes "[REDACTED]". Raw strings are left to the final mask of Body.
+//
+// From the first byte the tokenizer rejects (a cut, a trailing comma, a
+// comment, single quotes...) on, the rest is scanned loosely. A leading
+// byte-order mark is skipped.
+func (r *Redactor) json(b []byte, s *Secrets, depth int) []byte {
+	w := jsonWalker{r: r, s: s, depth: depth, b: b, hits: s.in(b)}
+	stop := w.walk(len(bytes.TrimPrefix(b, []byte("\ufeff"))))
+	return apply(b, append(w.edits, r.loose(b, stop, true, s)...))
+}
+
+type jsonWalker struct {
+	r       *Redactor
+	s       *Secrets
+	depth   int
+	b       []byte
+	hits    bool // b holds a known secret
+	edits   []edit
+	j       *jsonReader
+	collect bool // only collect the strings and numbers
+}
+
+// walk tokenizes the last n bytes of w.b and returns where it stopped: len(w.b),
+// or the end of the last good token.
+func (w *jsonWalker) walk(n int) int {
+	base := len(w.b) - n
+	w.j = newJSONReader(w.b[base:])
+	defer w.j.free()
+	d := &w.j.dec
+	offset := func() int { return base + int(d.InputOffset()) }
+	for {
+		kind := d.PeekKind()
+		k, length := d.StackIndex(d.StackDepth())
+		name := kind == '"' && k == '{' && length%2 == 0 // an object member's name
+		var v []byte
+		var err error
+		if kind == '"' || kind == '0' {
+			v, err = d.ReadValue()
+		} else {
+			_, err = d.ReadToken() // a delimiter or a literal
+		}
+		switch {
+		case err == io.EOF:
+			return len(w.b)
+		case err != nil:
+			return offset()
+		case v == nil || w.collect && name:
+		case w.collect: // a string or number in a secret value: decoded, and as spelled
+			w.s.Add(string(w.unquote(v)))
+			w.s.Add(strings.TrimSuffix(strings.TrimPrefix(string(v), `"`), `"`))
+		case !name:
+			w.value(v, offset()-len(v))
+		case secret(w.r, w.unquote(v)):
+			from := offset()
+			if v, err = d.ReadValue(); err != nil { // cut or broken: mask loosely
+				e := looseValue(w.b, skip(w.b, from, " \t\r\n:"), true, w.s)
+				w.edits = append(w.edits, e)
+				return e.end
+			}
+			collectJSON(v, w.s)
+			w.edits = append(w.edits, edit{offset() - len(v), offset(), quotedMask})
+		}
+	}
+}
+
+// value redacts the string or number v found at w.b[start:].
+func (w *jsonWalker) value(v []byte, start int) {
+	if v[0] != '"' {
+		if w.hits && w.s.in(v) {
+			w.edits = append(w.edits, edit{start, start + len(v), quotedMask})
+		}
+		return
+	}
+	escaped, dec := bytes.IndexByte(v, '\\') >= 0, w.unquote(v)
+	red := dec
+	if w.depth < maxDepth {
+		red = w.r.nested(dec, w.s, w.depth+1)
+	}
+	if escaped {
+		red = w.s.MaskBytes(red)
+	}
+	if bytes.Equal(red, dec) {
+		return
+	}
+	q, err := jsontext.AppendQuote(nil, red)
+	if err != nil { // invalid UTF-8: mask the whole string
+		q = []byte(quotedMask)
+	}
+	w.edits = append(w.edits, edit{start, start + len(v), string(q)})
+}
+
+// nested redacts the contents of a string: JSON or XML if it starts like it,
+// else the URLs in it. It returns b itself if there is nothing to redact.
+func (r *Redactor) nested(b []byte, s *Secrets, depth int) []byte {
+	switch i := skip(b, 0, " \t\r\n"); {
+	case i < len(b) && (b[i] == '{' || b[i] == '['):
+		return r.json(b, s, depth)
+	case i < len(b) && b[i] == '<':
+		return r.xml(b, s, depth)
+	}
+	return r.urlBytes(b, s, depth)
+}
+
+// unquote returns the contents of the JSON string v, decoded, or the number
+// v; a decoded string is in scratch space valid until the next call.
+func (w *jsonWalker) unquote(v []byte) []byte {
+	switch {
+	case v[0] != '"':
+		return v
+	case bytes.IndexByte(v, '\\') < 0:
+		return v[1 : len(v)-1]
+	}
+	w.j.scratch, _ = jsontext.AppendUnquote(w.j.scratch[:0], v) // v is valid
+	return w.j.scratch
+}
+
+// collectJSON adds the strings and numbers of the JSON value v to s, strings
+// both as spelled and decoded, and a value cut short at the end as it is.
+// Names and true, false and null are not secrets.
+func collectJSON(v []byte, s *Secrets) {
+	if s != nil {
+		w := jsonWalker{s: s, b: v, collect: true}
+		s.Add(string(bytes.Trim(v[w.walk(len(v)):], " \t\r\n,:\"")))
+	}
+}
