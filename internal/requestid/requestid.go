@@ -2,6 +2,9 @@
 // otherwise a new one. The id is echoed in the X-Request-ID response header, stored in the
 // request's context (so code far from Echo, such as the integration log's HTTP client, can
 // read it with FromContext) and used as request_id in response bodies and log lines.
+//
+// Next to it the context keeps the W3C trace id of the request's traceparent header, when
+// it has a valid one (TraceID), so that records and log lines can be joined with traces.
 package requestid
 
 import (
@@ -20,7 +23,10 @@ const Header = echo.HeaderXRequestID
 // truncated id never collides with another client's.
 const maxLen = 128
 
-type ctxKey struct{}
+type (
+	ctxKey   struct{}
+	traceKey struct{}
+)
 
 // echoKey is where the id lives in the echo.Context, for handlers that have one.
 const echoKey = "request_id"
@@ -38,7 +44,11 @@ func Middleware() echo.MiddlewareFunc {
 			}
 			c.Response().Header().Set(Header, id)
 			c.Set(echoKey, id)
-			c.SetRequest(req.WithContext(context.WithValue(req.Context(), ctxKey{}, id)))
+			ctx := context.WithValue(req.Context(), ctxKey{}, id)
+			if trace, ok := ParseTraceparent(req.Header.Get(TraceparentHeader)); ok {
+				ctx = context.WithValue(ctx, traceKey{}, trace)
+			}
+			c.SetRequest(req.WithContext(ctx))
 			return next(c)
 		}
 	}
@@ -59,6 +69,47 @@ func FromContext(ctx context.Context) string {
 // NewContext returns ctx carrying id, for work started outside a request (jobs, tests).
 func NewContext(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// TraceparentHeader carries the W3C trace context of a request.
+const TraceparentHeader = "traceparent"
+
+// TraceID returns the trace id Middleware read from the request's traceparent header, or "".
+func TraceID(ctx context.Context) string {
+	id, _ := ctx.Value(traceKey{}).(string)
+	return id
+}
+
+// WithTraceID returns ctx carrying trace id id, for work started outside a request.
+func WithTraceID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, traceKey{}, id)
+}
+
+// ParseTraceparent returns the trace id of a W3C traceparent value
+// ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"): 32 lower-case hex digits, not
+// all zero. A value it cannot read gives false; the request then has no trace id.
+func ParseTraceparent(v string) (string, bool) {
+	// version "-" trace-id "-" parent-id "-" flags; later versions may append fields.
+	if len(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' || v[:2] == "ff" || (v[:2] == "00" && len(v) != 55) {
+		return "", false
+	}
+	if !lowerHex(v[:2]) || !lowerHex(v[3:35]) || !lowerHex(v[36:52]) || !lowerHex(v[53:55]) {
+		return "", false
+	}
+	trace := v[3:35]
+	if trace == "00000000000000000000000000000000" || v[36:52] == "0000000000000000" {
+		return "", false
+	}
+	return trace, true
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // New returns a random 32-character hex id. It comes from math/rand/v2's per-goroutine
