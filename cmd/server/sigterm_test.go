@@ -30,7 +30,8 @@ func TestSIGTERMStoresPendingRecords(t *testing.T) {
 				url = dbtest.PostgresURL(t)
 			}
 			const calls = 25
-			cmd, base := startBinary(t, bin, "DATABASE_URL="+url, "INTEGRATION_FLUSH_THRESHOLD=100000", "JOBS_FLUSH_SCHEDULE=@every 1h")
+			cmd, base := startBinary(t, bin, "DATABASE_URL="+url, "INTEGRATION_FLUSH_THRESHOLD=100000",
+				"INTEGRATION_FLUSH_INTERVAL=1h", "JOBS_FLUSH_SCHEDULE=@every 1h")
 			for i := 0; i < calls; i++ {
 				if code := postOrder(t, base, fmt.Sprintf(`{"order_id":"T-%d","items":[{"sku":"X"}]}`, i)); code != 201 {
 					t.Fatalf("POST /api/v1/orders = %d; want 201", code)
@@ -44,6 +45,64 @@ func TestSIGTERMStoresPendingRecords(t *testing.T) {
 				t.Errorf("records stored after SIGTERM = %d; want %d", n, calls)
 			}
 		})
+	}
+}
+
+// TestSIGKILLLosesAtMostTheFlushInterval: calls recorded at a steady rate, then SIGKILL. The
+// calls whose records are missing must all have completed within the last flush interval
+// (1 s, the default) before the kill, plus the time a write takes; the test logs how many
+// calls that is and how many seconds of traffic.
+func TestSIGKILLLosesAtMostTheFlushInterval(t *testing.T) {
+	bin := buildServer(t)
+	url := dbtest.PostgresURL(t)
+	cmd, base := startBinary(t, bin, "DATABASE_URL="+url)
+	type call struct {
+		id   string
+		done time.Time
+	}
+	var calls []call
+	tick := time.NewTicker(5 * time.Millisecond) // up to 200 calls/s
+	defer tick.Stop()
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); <-tick.C {
+		id := fmt.Sprintf("K-%d", len(calls))
+		if code := postOrder(t, base, `{"order_id":"`+id+`","items":[1]}`); code != 201 {
+			t.Fatalf("POST /api/v1/orders = %d; want 201", code)
+		}
+		calls = append(calls, call{id, time.Now()})
+	}
+	killed := time.Now()
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	db, err := database.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close(db)
+	var ids []string
+	db.Raw("SELECT reference_id FROM integration_requests WHERE reference_type = 'Order'").Scan(&ids)
+	stored := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		stored[id] = true
+	}
+	var missing []call
+	for _, c := range calls {
+		if !stored[c.id] {
+			missing = append(missing, c)
+		}
+	}
+	lost := time.Duration(0)
+	if len(missing) > 0 {
+		lost = killed.Sub(missing[0].done)
+	}
+	t.Logf("%d calls in %.1f s, %d missing after SIGKILL: the last %.2f s of traffic",
+		len(calls), killed.Sub(calls[0].done).Seconds(), len(missing), lost.Seconds())
+	// One flush interval, plus a second for the write in flight and a slow machine.
+	if lost > 2*time.Second {
+		t.Errorf("a call completed %.2f s before SIGKILL is missing; want at most one flush interval (1 s) of traffic lost", lost.Seconds())
+	}
+	if len(missing) == len(calls) {
+		t.Error("nothing was stored before SIGKILL")
 	}
 }
 

@@ -75,23 +75,33 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 }
 
 // startIntegrationLog builds the buffer every recorded call goes through and starts its
-// background goroutine, which also replays records a previous process spilled.
+// goroutine, which also writes records a previous process spilled.
 func (a *App) startIntegrationLog() error {
-	ic := a.cfg.Integration
-	policy, err := integration.ParseDropPolicy(ic.DropPolicy)
-	if err != nil {
+	if _, err := integration.ParseDropPolicy(a.cfg.Integration.DropPolicy); err != nil {
 		return err
 	}
-	a.buffer = integration.NewBuffer(a.db, integration.BufferConfig{
+	a.buffer = newBuffer(a.cfg, a.db, a.log)
+	a.buffer.Start()
+	if limit := integration.SetMemoryLimit(a.cfg.Integration.BufferMaxBytes); limit > 0 {
+		a.log.Debug("soft memory limit set from the integration buffer's bound (GOMEMLIMIT overrides)", "bytes", limit)
+	}
+	return nil
+}
+
+// newBuffer is the integration buffer of cfg; config.Load has checked its drop policy.
+func newBuffer(cfg config.Config, db *gorm.DB, log *slog.Logger) *integration.Buffer {
+	ic := cfg.Integration
+	policy, _ := integration.ParseDropPolicy(ic.DropPolicy)
+	return integration.NewBuffer(db, integration.BufferConfig{
 		MaxEntries:     ic.BufferMaxEntries,
 		MaxBytes:       ic.BufferMaxBytes,
 		FlushThreshold: ic.FlushThreshold,
+		FlushInterval:  ic.FlushInterval,
 		DropPolicy:     policy,
 		SpillDir:       ic.SpillDir,
-		Logger:         a.log,
+		SpillMaxBytes:  ic.SpillMaxBytes,
+		Logger:         log,
 	})
-	a.buffer.Start()
-	return nil
 }
 
 // exampleERP is the example module's ERP: EXAMPLE_ERP_URL, or a fake one on a loopback port.

@@ -50,6 +50,12 @@ func newScheduler(cfg config.Config, db *gorm.DB, flusher jobs.Flusher, log *slo
 // a Kubernetes CronJob when JOBS_ENABLED=false on the replicas. A run skipped because another
 // instance holds the job's lock is a success (exit 0), and says so.
 func RunJobsCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	return runJobsCommand(ctx, cfg, log, args, stdout, nil)
+}
+
+// runJobsCommand is RunJobsCommand with more jobs, built on the command's buffer (tests).
+func runJobsCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer,
+	more func(*integration.Buffer) []jobs.Job) (err error) {
 	if len(args) == 0 || (args[0] == "run" && len(args) != 2) || (args[0] != "run" && args[0] != "list") {
 		return errors.New("usage: server jobs list | server jobs run NAME")
 	}
@@ -61,12 +67,25 @@ func RunJobsCommand(ctx context.Context, cfg config.Config, log *slog.Logger, ar
 	if _, err := database.Migrate(ctx, db); err != nil {
 		return err
 	}
-	// A one-off process holds no records of its own: its flush job writes what this buffer
-	// has, which is nothing. The server's replicas each flush their own.
-	buffer := integration.NewBuffer(db, integration.BufferConfig{Logger: log})
+	// The calls a job makes are recorded in this process's own buffer, which must be written
+	// before the process exits: Close does that, under SHUTDOWN_TIMEOUT.
+	buffer := newBuffer(cfg, db, log)
+	buffer.Start()
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		err = errors.Join(err, buffer.Close(closeCtx))
+	}()
 	s, err := newScheduler(cfg, db, buffer, log, true)
 	if err != nil {
 		return err
+	}
+	if more != nil {
+		for _, j := range more(buffer) {
+			if err := s.Add(j); err != nil {
+				return err
+			}
+		}
 	}
 	if args[0] == "list" {
 		return jobs.WriteList(stdout, s.List(time.Now()))

@@ -34,13 +34,15 @@ type Config struct {
 
 // Integration configures the integration request log (internal/integration).
 type Integration struct {
-	BodyCap          int64  // INTEGRATION_BODY_CAP: bytes of each captured body that are stored
-	BufferMaxEntries int    // INTEGRATION_BUFFER_MAX_ENTRIES
-	BufferMaxBytes   int64  // INTEGRATION_BUFFER_MAX_BYTES
-	FlushThreshold   int    // INTEGRATION_FLUSH_THRESHOLD: pending records that trigger a flush
-	DropPolicy       string // INTEGRATION_DROP_POLICY: oldest or newest
-	SpillDir         string // INTEGRATION_SPILL_DIR: "" disables spilling to disk
-	RetentionDays    int    // INTEGRATION_RETENTION_DAYS
+	BodyCap          int64         // INTEGRATION_BODY_CAP: bytes of each captured body that are stored
+	BufferMaxEntries int           // INTEGRATION_BUFFER_MAX_ENTRIES
+	BufferMaxBytes   int64         // INTEGRATION_BUFFER_MAX_BYTES
+	FlushThreshold   int           // INTEGRATION_FLUSH_THRESHOLD: pending records that trigger a flush
+	FlushInterval    time.Duration // INTEGRATION_FLUSH_INTERVAL: the longest a record waits in memory
+	DropPolicy       string        // INTEGRATION_DROP_POLICY: oldest or newest
+	SpillDir         string        // INTEGRATION_SPILL_DIR: "" disables spilling to disk
+	SpillMaxBytes    int64         // INTEGRATION_SPILL_MAX_BYTES: bound on the spill files
+	RetentionDays    int           // INTEGRATION_RETENTION_DAYS
 }
 
 // Jobs configures the scheduler (internal/jobs).
@@ -72,7 +74,9 @@ func Default() Config {
 			BufferMaxEntries: 10_000,
 			BufferMaxBytes:   64 << 20,
 			FlushThreshold:   1_000,
+			FlushInterval:    time.Second,
 			DropPolicy:       "oldest",
+			SpillMaxBytes:    1 << 30,
 			RetentionDays:    90,
 		},
 		Jobs: Jobs{
@@ -107,7 +111,14 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jobs_flush_schedule", c.Jobs.FlushSchedule),
 		slog.String("jobs_prune_schedule", c.Jobs.PruneSchedule),
 		slog.Int("integration_retention_days", c.Integration.RetentionDays),
+		slog.Int64("integration_body_cap", c.Integration.BodyCap),
+		slog.Int("integration_buffer_max_entries", c.Integration.BufferMaxEntries),
+		slog.Int64("integration_buffer_max_bytes", c.Integration.BufferMaxBytes),
+		slog.Int("integration_flush_threshold", c.Integration.FlushThreshold),
+		slog.String("integration_flush_interval", c.Integration.FlushInterval.String()),
+		slog.String("integration_drop_policy", c.Integration.DropPolicy),
 		slog.String("integration_spill_dir", c.Integration.SpillDir),
+		slog.Int64("integration_spill_max_bytes", c.Integration.SpillMaxBytes),
 		slog.String("example_erp_url", MaskURL(c.Example.ERPURL)),
 		slog.String("example_erp_token", mask(c.Example.ERPToken)),
 	)

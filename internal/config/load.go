@@ -50,6 +50,7 @@ var settings = []setting{
 	{"INTEGRATION_BUFFER_MAX_ENTRIES", intSetter(func(c *Config) *int { return &c.Integration.BufferMaxEntries })},
 	{"INTEGRATION_BUFFER_MAX_BYTES", sizeSetter(func(c *Config) *int64 { return &c.Integration.BufferMaxBytes })},
 	{"INTEGRATION_FLUSH_THRESHOLD", intSetter(func(c *Config) *int { return &c.Integration.FlushThreshold })},
+	{"INTEGRATION_FLUSH_INTERVAL", durationSetter(func(c *Config) *time.Duration { return &c.Integration.FlushInterval })},
 	{"INTEGRATION_DROP_POLICY", func(c *Config, v string) error {
 		if v != "oldest" && v != "newest" {
 			return errors.New("must be oldest or newest")
@@ -58,6 +59,7 @@ var settings = []setting{
 		return nil
 	}},
 	{"INTEGRATION_SPILL_DIR", func(c *Config, v string) error { c.Integration.SpillDir = v; return nil }},
+	{"INTEGRATION_SPILL_MAX_BYTES", sizeSetter(func(c *Config) *int64 { return &c.Integration.SpillMaxBytes })},
 	{"INTEGRATION_RETENTION_DAYS", intSetter(func(c *Config) *int { return &c.Integration.RetentionDays })},
 
 	{"JOBS_ENABLED", func(c *Config, v string) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/apitemplate/server/internal/httperr"
 	"github.com/apitemplate/server/internal/integration"
 	"github.com/apitemplate/server/internal/normalize"
+	"github.com/apitemplate/server/internal/redact"
 )
 
 // Errors of the orders endpoint: the ERP is another company's system, so its failures are a
@@ -30,7 +31,7 @@ var (
 type ERP struct {
 	URL    string
 	Token  string
-	Client *http.Client
+	Client *integration.Client
 }
 
 // createOrder forwards the order JSON, unchanged, to the ERP's POST /orders and returns the
@@ -66,9 +67,9 @@ func (m *Module) createOrder(c echo.Context) (json.RawMessage, error) {
 	if status < 200 || status > 299 {
 		// The ERP's answer helps the client fix its order, but it is another system's text:
 		// redact it as the integration log does, in case it repeats our token.
-		var secrets integration.Secrets
+		var secrets redact.Secrets
 		secrets.Add(m.erp.Token)
-		answer = integration.NewRedactor(integration.DefaultRedactConfig()).Body(answer, "application/json", &secrets)
+		answer = redact.New(redact.Default()).Body(answer, "application/json", false, &secrets)
 		return nil, ErrERPRejected.New("order_id", orderID, "status", status).
 			WithData(map[string]any{"erp_response": json.RawMessage(answer)})
 	}

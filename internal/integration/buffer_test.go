@@ -3,12 +3,12 @@ package integration
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"math/rand/v2"
-	"runtime"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -35,17 +35,9 @@ func checkAccounting(t testing.TB, s BufferStats) {
 func pendingIDs(b *Buffer) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	ids := make([]string, 0, b.queue.len())
-	for _, c := range b.queue.chunks {
-		for off := c.r; off < c.w; {
-			n := int(binary.LittleEndian.Uint32(c.buf[off:]))
-			r, err := decodeFrame(c.buf[off+frameHeader:off+frameHeader+n], b.redactors.all())
-			if err != nil {
-				panic(err)
-			}
-			ids = append(ids, r.ID)
-			off += frameHeader + n
-		}
+	ids := make([]string, 0, len(b.waiting))
+	for _, e := range b.waiting {
+		ids = append(ids, e.r.ID)
 	}
 	return ids
 }
@@ -73,7 +65,7 @@ func withBody(id string, n int) *Request {
 
 // TestBufferBounds: which records a full buffer keeps, by count and by bytes, per policy.
 func TestBufferBounds(t *testing.T) {
-	const body = 3_000 // size() = 256 + 3 000: three fit in 10 000 bytes
+	const body = 2_800 // size() = 512 + 2 + 2 800: three fit in 10 000 bytes
 	tests := []struct {
 		name        string
 		cfg         BufferConfig
@@ -287,8 +279,8 @@ func TestBufferDatabaseClosedIsNotFailure(t *testing.T) {
 
 func TestBufferAddDoesNotWaitForFlush(t *testing.T) {
 	b := NewBuffer(dbtest.SQLite(t), BufferConfig{FlushThreshold: 10})
-	b.flushMu.Lock() // a flush that never ends
-	defer b.flushMu.Unlock()
+	b.writeMu.Lock() // a write that never ends
+	defer b.writeMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -441,107 +433,16 @@ func TestBufferClose(t *testing.T) {
 	})
 }
 
-// TestFrameQueue checks the queue against a slice, with frames of every size (some longer
-// than a chunk), and that a drained queue keeps its spare chunks within their limit.
-func TestFrameQueue(t *testing.T) {
-	q := newFrameQueue(64 << 20)
-	defer q.reset()
-	var model [][]byte
-	var modelBytes int64
-	rng := rand.New(rand.NewPCG(1, 2))
-	frame := func(i int) []byte {
-		size := rng.IntN(3000)
-		if rng.IntN(200) == 0 {
-			size = chunkSize + rng.IntN(chunkSize) // a chunk of its own
-		}
-		f := make([]byte, size)
-		for j := range f {
-			f[j] = byte(i + j)
-		}
-		return f
-	}
-	for i := range 20_000 {
-		switch op := rng.IntN(20); {
-		case op < 9 || len(model) == 0:
-			f := frame(i)
-			// In up to three parts, as a call's head and bodies: the frame is their concatenation.
-			cut1 := rng.IntN(len(f) + 1)
-			cut2 := cut1 + rng.IntN(len(f)-cut1+1)
-			q.pushBack(f[:cut1], f[cut1:cut2], f[cut2:])
-			model = append(model, f)
-			modelBytes += frameSize(len(f))
-		case op < 12:
-			f := frame(i)
-			q.pushFront(f)
-			model = append([][]byte{f}, model...)
-			modelBytes += frameSize(len(f))
-		case op < 16:
-			if !bytes.Equal(q.peekFront(), model[0]) {
-				t.Fatalf("step %d: peekFront differs from the oldest frame", i)
-			}
-			if got := q.popFront(); !bytes.Equal(got, model[0]) {
-				t.Fatalf("step %d: popFront returned %d bytes; want the oldest frame, %d bytes", i, len(got), len(model[0]))
-			}
-			modelBytes -= frameSize(len(model[0]))
-			model = model[1:]
-		default:
-			if got, want := q.dropFront(), frameSize(len(model[0])); got != want {
-				t.Fatalf("step %d: dropFront = %d; want %d", i, got, want)
-			}
-			modelBytes -= frameSize(len(model[0]))
-			model = model[1:]
-		}
-		if q.len() != len(model) || q.bytes != modelBytes {
-			t.Fatalf("step %d: len %d, bytes %d; want %d, %d", i, q.len(), q.bytes, len(model), modelBytes)
-		}
-	}
-	for q.len() > 0 {
-		q.dropFront()
-	}
-	if len(q.chunks) != 0 || q.bytes != 0 {
-		t.Errorf("drained queue holds %d chunks, %d bytes; want none", len(q.chunks), q.bytes)
-	}
-	if len(q.spares) > q.maxSpares || q.maxSpares != 16 {
-		t.Errorf("drained queue keeps %d spare chunks (limit %d); want 16 at most", len(q.spares), q.maxSpares)
-	}
-}
-
-// TestBufferKeepsRecordsOffTheHeap: what the buffer holds does not count in the collector's
-// pacing (see frameQueue), so a full buffer cannot let as much garbage pile up again.
-func TestBufferKeepsRecordsOffTheHeap(t *testing.T) {
-	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
-		t.Skip("no anonymous mappings here: the buffer falls back to the heap")
-	}
-	b := NewBuffer(nil, BufferConfig{MaxEntries: 100_000, MaxBytes: 1 << 30})
-	defer b.discardWaiting()
-	runtime.GC()
-	before := liveHeap()
-	for i := range 5_000 {
-		b.Add(withBody(fmt.Sprintf("r%05d", i), 4<<10))
-	}
-	runtime.GC()
-	grew := int64(liveHeap()) - int64(before)
-	held := b.Stats().PendingBytes
-	if held < 5_000*4<<10 || grew > held/10 {
-		t.Errorf("the buffer holds %d bytes of records and the live heap grew by %d; want the records off the heap", held, grew)
-	}
-	if got := pendingIDs(b); len(got) != 5_000 || got[0] != "r00000" || got[4_999] != "r04999" {
-		t.Errorf("pending records: %d, from %v to %v; want r00000..r04999 in order", len(got), got[:1], got[len(got)-1:])
-	}
-}
-
 // A batch the database did not take goes back to the front as it was queued, in order, ahead
-// of what was added meanwhile; stored and rejected rows leave. (TestBufferOutageAndRecovery
-// fails before any batch is taken: Flush checks the database answers first.)
+// of what was added meanwhile; stored and rejected rows leave.
 func TestSettlePutsUnstoredRowsBackInOrder(t *testing.T) {
 	b := NewBuffer(nil, BufferConfig{})
-	defer b.discardWaiting()
 	for _, id := range idRange("a", 0, 10) {
 		b.Add(&Request{ID: id})
 	}
 	batch := b.take(6) // a00..a05
 	b.Add(&Request{ID: "late"})
-	rows := batch.rows
+	rows := requests(batch)
 	b.settle(batch, &writeResult{
 		stored:   2,
 		rejected: []RowError{{ID: rows[2].ID, Err: errors.New("bad row")}},
@@ -556,4 +457,127 @@ func TestSettlePutsUnstoredRowsBackInOrder(t *testing.T) {
 	if s.Stored != 2 || s.Failed != 1 || s.Pending != 8 {
 		t.Errorf("stats %+v; want 2 stored, 1 failed, 8 pending", s)
 	}
+}
+
+// TestBufferWritesOnItsOwnWithinTheInterval: below the threshold and with no Flush call, a
+// record is written once FlushInterval has passed, so a crash loses at most that much.
+func TestBufferWritesOnItsOwnWithinTheInterval(t *testing.T) {
+	t.Parallel()
+	db := dbtest.SQLite(t)
+	b := NewBuffer(db, BufferConfig{FlushInterval: 20 * time.Millisecond, FlushThreshold: 1_000})
+	b.Start()
+	t.Cleanup(func() { b.Close(context.Background()) })
+	b.Add(&Request{ID: "one"})
+	eventually(t, 10*time.Second, "the interval write", func() bool { return rowCount(t, db) == 1 })
+	if s := b.Stats(); s.Stored != 1 || s.LastFlush.IsZero() || s.LastFlushError != "" {
+		t.Errorf("stats %+v; want 1 stored and a successful last flush", s)
+	}
+}
+
+// TestOutageWithSpillDropsNothing: the database goes away while calls keep coming at a steady
+// rate, ten times what the buffer holds. The buffer spills instead of dropping, at once rather
+// than after its backoff, and once the database answers the running buffer writes everything,
+// in order, every record once.
+func TestOutageWithSpillDropsNothing(t *testing.T) {
+	viaProxy, direct, proxy := outagePostgres(t)
+	dir := t.TempDir()
+	b := NewBuffer(viaProxy, BufferConfig{
+		MaxEntries: 100, FlushInterval: 20 * time.Millisecond, BatchSize: 50, SpillDir: dir,
+		// Longer than it takes to add 100 records: without the retry a filling buffer starts
+		// at once, records would be dropped.
+		RetryMin: 3 * time.Second, RetryMax: 3 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	b.Start()
+	proxy.down()
+	const n = 1_000
+	for i := range n {
+		b.Add(&Request{ID: fmt.Sprintf("o-%04d", i)})
+		if i%100 == 99 {
+			checkAccounting(t, b.Stats())
+		}
+		time.Sleep(time.Millisecond) // 1 000 calls/s at most
+	}
+	s := b.Stats()
+	checkAccounting(t, s)
+	if s.Dropped != 0 || s.Spilled == 0 || s.Stored != 0 {
+		t.Fatalf("stats during the outage %+v; want nothing dropped or stored, records spilled", s)
+	}
+	proxy.up(t)
+	eventually(t, 30*time.Second, "every record stored by the running buffer", func() bool {
+		s := b.Stats()
+		return s.Stored == n && s.Spilled == 0 && s.Pending == 0
+	})
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s = b.Stats()
+	checkAccounting(t, s)
+	if s.Dropped != 0 || s.Failed != 0 || s.SpillBytes != 0 {
+		t.Errorf("stats after recovery %+v; want nothing dropped or failed, no spill bytes", s)
+	}
+	var got []string
+	direct.Raw("SELECT id FROM integration_requests ORDER BY created_at, id").Scan(&got)
+	if len(got) != n || got[0] != "o-0000" || got[n-1] != fmt.Sprintf("o-%04d", n-1) {
+		t.Errorf("stored %d records, from %v to %v; want %d", len(got), got[:min(1, len(got))], got[max(0, len(got)-1):], n)
+	}
+	if files := spillFiles(t, dir); len(files) != 0 {
+		t.Errorf("spill files left after recovery: %v", files)
+	}
+}
+
+// TestSpillBoundDrops: records that do not fit under SpillMaxBytes are dropped and counted.
+func TestSpillBoundDrops(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	b := NewBuffer(nil, BufferConfig{SpillDir: dir, SpillMaxBytes: 4 << 10,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for i := range 20 {
+		b.Add(withBody(fmt.Sprintf("r%02d", i), 500)) // about 900 bytes a line
+	}
+	kept, err := b.spillWaiting("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := b.Stats()
+	checkAccounting(t, s)
+	if kept == 0 || s.Spilled != int64(kept) || s.Dropped != int64(20-kept) || s.Dropped == 0 || s.SpillBytes > 4<<10 {
+		t.Errorf("kept %d, stats %+v; want some spilled within 4 KiB, the rest dropped", kept, s)
+	}
+}
+
+// TestBufferCloseFinishesOpenBodies: a response body nobody read or closed, under a context
+// that never ends, is still recorded at shutdown, with what came through so far.
+func TestBufferCloseFinishesOpenBodies(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"status":"ok"}`))
+	}))
+	t.Cleanup(up.Close)
+	db := dbtest.SQLite(t)
+	b := NewBuffer(db, BufferConfig{})
+	b.Start()
+	resp, err := NewClient(b, Options{Service: "erp"}).Get(up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := rowsByID(t, db)[firstID(t, db)]
+	if !ok || r.Service != "erp" || !strings.Contains(strOf(r.Error), "still open") {
+		t.Errorf("record %+v; want the erp call, with an error saying its body was still open", r)
+	}
+	if s := b.Stats(); s.Stored != 1 || s.Dropped != 0 {
+		t.Errorf("stats %+v; want the call stored", s)
+	}
+}
+
+func firstID(t testing.TB, db *gorm.DB) string {
+	ids := tableIDs(t, db)
+	if len(ids) == 0 {
+		t.Fatal("no record stored")
+	}
+	return ids[0]
 }

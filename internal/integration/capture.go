@@ -12,73 +12,58 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/apitemplate/server/internal/redact"
 )
 
 // capture keeps the first limit bytes written to it and counts the rest. The transport
-// writes from its own goroutines while a record may be finished from another (a context
-// ending), hence the mutex. Its buffer comes from a pool and goes back at release, once the
-// record has what it needs; writes after that are ignored.
+// writes from the caller's goroutines while a record may be finished from another (the
+// request's context ending), hence the mutex; after take, writes are ignored.
 type capture struct {
-	mu       sync.Mutex
-	limit    int64
-	hint     int64 // the body's declared length, when known: the buffer's first size
-	buf      []byte
-	pooled   *[]byte // the pool's handle on buf's first array
-	total    int64
-	released bool
+	mu    sync.Mutex
+	limit int64
+	hint  int64 // the body's declared length: the buffer's first size
+	buf   []byte
+	total int64
+	taken bool
 }
 
-// captureBufs recycles the buffers bodies are copied into: without it every recorded call
-// allocates a copy of both bodies for the collector to reclaim.
-var captureBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledCapture keeps a rare huge buffer from living on in the pool.
-const maxPooledCapture = 256 << 10
+func newCapture(limit, hint int64) *capture { return &capture{limit: limit, hint: hint} }
 
 // Write implements io.Writer; it never fails.
-func (c *capture) Write(p []byte) (int, error) { return write(c, p) }
-
-// WriteString spares io.Copy from a strings.Reader (replay) a copy of the string.
-func (c *capture) WriteString(s string) (int, error) { return write(c, s) }
-
-func write[B []byte | string](c *capture, p B) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
+func (c *capture) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.buf == nil && !c.released {
-		c.pooled = captureBufs.Get().(*[]byte)
-		c.buf = (*c.pooled)[:0]
-		if want := min(max(c.hint, int64(len(p))), c.limit); int64(cap(c.buf)) < want {
-			c.buf = make([]byte, 0, want)
-		}
+	defer c.mu.Unlock()
+	if c.taken {
+		return len(p), nil
 	}
-	if room := c.limit - int64(len(c.buf)); room > 0 && !c.released {
+	if c.buf == nil && len(p) > 0 {
+		c.buf = make([]byte, 0, min(max(c.hint, int64(len(p))), c.limit))
+	}
+	if room := c.limit - int64(len(c.buf)); room > 0 {
 		c.buf = append(c.buf, p[:min(int64(len(p)), room)]...)
 	}
 	c.total += int64(len(p))
-	c.mu.Unlock()
 	return len(p), nil
 }
 
-// release returns the buffer to the pool. Call it once the record no longer needs the bytes
-// (a Buffer has copied them, or the record is built); nil-safe.
-func (c *capture) release() {
+// take returns what was captured and stops capturing; nil-safe (a call without a body).
+func (c *capture) take() *capturedBody {
 	if c == nil {
-		return
+		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pooled != nil && cap(c.buf) <= maxPooledCapture {
-		*c.pooled = c.buf[:0]
-		captureBufs.Put(c.pooled)
-	}
-	c.buf, c.pooled, c.released = nil, nil, true
+	c.taken = true
+	return &capturedBody{buf: c.buf, total: c.total, limit: c.limit}
 }
 
-// replay captures a request body into c through req.GetBody, without touching req.Body. It
-// reports false, c left empty, when the request has no GetBody (a stream), whose body must
-// be tee'd instead.
+// replay captures a request body into c through req.GetBody, leaving req.Body alone. It
+// reports false, with c empty, when the body cannot be replayed and must be tee'd instead.
+//
+// Why not always tee: net/http writes the headers and a body it knows to be in memory in one
+// write, but flushes the headers first for any other reader, a write more per call that the
+// upstream also pays to read (record_added_realistic in docs/BENCHMARKS.md).
 func replay(req *http.Request, c *capture) bool {
 	if req.GetBody == nil {
 		return false
@@ -89,44 +74,29 @@ func replay(req *http.Request, c *capture) bool {
 	}
 	defer body.Close()
 	if _, err := io.Copy(c, body); err != nil {
-		c.release()
 		*c = capture{limit: c.limit, hint: c.hint}
 		return false
 	}
 	return true
 }
 
-// capturedBody is what a capture holds when its record is taken.
+// capturedBody is a body as captured, before it is decoded and redacted.
 type capturedBody struct {
-	present bool   // the body was captured (a call without a body has none)
-	buf     []byte // the first limit bytes
-	total   int64  // bytes seen
-	limit   int64
+	buf   []byte // the first limit bytes
+	total int64  // bytes seen
+	limit int64
 }
 
-// snapshot returns what c holds (not present for a nil capture). The bytes are shared until
-// release: a Buffer copies them into its frame at once, any other sink builds the record at
-// once.
-func (c *capture) snapshot() capturedBody {
-	if c == nil {
-		return capturedBody{}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return capturedBody{present: true, buf: c.buf, total: c.total, limit: c.limit}
-}
-
-// text turns the captured bytes into what is stored: decoded if the body is still
-// gzip- or deflate-encoded, a placeholder if it is binary, redacted, and cut to the limit at
-// a UTF-8 boundary. size is the body's full length (declared, or counted when longer).
-func (c capturedBody) text(h http.Header, declared int64, red *Redactor, s *Secrets) (out *string, truncated bool, size int64) {
+// text turns a captured body into what is stored: decoded if it is still gzip- or
+// deflate-encoded, a placeholder if it is binary, redacted, and cut to the limit at a UTF-8
+// boundary. size is the body's full length (declared, or counted when longer).
+func (c *capturedBody) text(h http.Header, declared int64, red *redact.Redactor, s *redact.Secrets) (out *string, truncated bool, size int64) {
 	raw := c.buf
 	size = max(c.total, declared)
 	if size == 0 {
 		return nil, false, 0
 	}
 	truncated = size > int64(len(raw))
-
 	contentType := h.Get("Content-Type")
 	if enc := strings.ToLower(h.Get("Content-Encoding")); enc == "gzip" || enc == "deflate" {
 		decoded, complete := decode(raw, enc, c.limit)
@@ -135,13 +105,10 @@ func (c capturedBody) text(h http.Header, declared int64, red *Redactor, s *Secr
 	}
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	if isBinary(mediaType, raw, truncated) {
-		if mediaType == "" {
-			mediaType = "unknown type"
-		}
-		placeholder := fmt.Sprintf("[binary body: %d bytes, %s]", size, mediaType)
+		placeholder := fmt.Sprintf("[binary body: %d bytes, %s]", size, cmpOr(mediaType, "unknown type"))
 		return &placeholder, false, size
 	}
-	redacted := red.BodyPrefix(raw, contentType, truncated, s)
+	redacted := red.Body(raw, contentType, truncated, s)
 	text := string(cutUTF8(redacted, c.limit))
 	return &text, truncated || int64(len(redacted)) > c.limit, size
 }
@@ -158,10 +125,9 @@ func decode(raw []byte, encoding string, limit int64) (out []byte, complete bool
 		}
 		r = zr
 	} else if zr, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
-		// HTTP's "deflate" is zlib-wrapped (RFC 9110); some servers send raw DEFLATE instead.
-		r = zr
+		r = zr // HTTP's "deflate" is zlib-wrapped (RFC 9110)
 	} else {
-		r = flate.NewReader(bytes.NewReader(raw))
+		r = flate.NewReader(bytes.NewReader(raw)) // some servers send raw DEFLATE instead
 	}
 	out, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if int64(len(out)) > limit {
@@ -170,11 +136,12 @@ func decode(raw []byte, encoding string, limit int64) (out []byte, complete bool
 	return out, err == nil
 }
 
-// isBinary reports whether a body should be stored as a placeholder: media types (as
-// mediaTypeOf returns them) that are never text, or bytes that are not UTF-8 (ignoring a rune
-// cut at the end of a capture).
+// isBinary reports whether a body is stored as a placeholder: media types that are never
+// text, or bytes that are not UTF-8 (ignoring a rune cut at the end of a capture) or hold NUL.
 func isBinary(mediaType string, b []byte, truncated bool) bool {
 	switch {
+	case strings.HasPrefix(mediaType, "multipart/"):
+		return false // the redactor replaces binary parts one by one
 	case strings.HasPrefix(mediaType, "text/"),
 		strings.Contains(mediaType, "json"), strings.Contains(mediaType, "xml"),
 		mediaType == "application/x-www-form-urlencoded", mediaType == "application/javascript":
@@ -183,8 +150,7 @@ func isBinary(mediaType string, b []byte, truncated bool) bool {
 		strings.HasPrefix(mediaType, "video/"), strings.HasPrefix(mediaType, "font/"),
 		mediaType == "application/octet-stream", mediaType == "application/pdf",
 		mediaType == "application/zip", mediaType == "application/gzip",
-		mediaType == "application/x-protobuf", mediaType == "application/protobuf",
-		mediaType == "multipart/form-data":
+		mediaType == "application/x-protobuf", mediaType == "application/protobuf":
 		return true
 	}
 	if truncated {

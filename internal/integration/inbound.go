@@ -19,20 +19,19 @@ import (
 //
 //	g.POST("/webhooks/payments", h.payment, integration.Inbound(buffer, integration.Options{Service: "payments"}))
 func Inbound(sink Sink, opts Options) echo.MiddlewareFunc {
-	opts = opts.withDefaults()
-	t := &Transport{sink: sink, opts: opts}
+	t := NewTransport(nil, sink, opts)
+	opts = t.opts
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			call := &call{t: t, req: req, start: time.Now(), inbound: true}
 			var tee *teeBody
 			if req.Body != nil && req.Body != http.NoBody {
-				call.reqCap = capture{limit: opts.BodyCap, hint: req.ContentLength}
-				call.reqBody = &call.reqCap
+				call.reqBody = newCapture(opts.BodyCap, req.ContentLength)
 				tee = &teeBody{rc: req.Body, c: call.reqBody}
 				req.Body = tee
 			}
-			w := &captureWriter{ResponseWriter: c.Response().Writer, c: capture{limit: opts.BodyCap}}
+			w := &captureWriter{ResponseWriter: c.Response().Writer, c: newCapture(opts.BodyCap, 0)}
 			c.Response().Writer = w
 
 			err := next(c)
@@ -52,7 +51,7 @@ func Inbound(sink Sink, opts Options) echo.MiddlewareFunc {
 				Status:     http.StatusText(c.Response().Status),
 				Header:     c.Response().Header(),
 			}
-			call.finish(resp, err, &w.c)
+			call.finish(resp, err, w.c)
 			return err
 		}
 	}
@@ -70,7 +69,7 @@ func requestURL(r *http.Request) string {
 // captureWriter copies what the handler writes into a capture.
 type captureWriter struct {
 	http.ResponseWriter
-	c capture
+	c *capture
 }
 
 func (w *captureWriter) Write(p []byte) (int, error) {

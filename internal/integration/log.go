@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/apitemplate/server/internal/redact"
 	"github.com/apitemplate/server/internal/requestid"
 )
 
@@ -39,7 +40,7 @@ type LogOptions struct {
 	RequestHeaders any
 	// Redactor masks secrets in the headers, URL and data before they are stored (default:
 	// the default lists, as for the Transport).
-	Redactor *Redactor
+	Redactor *redact.Redactor
 }
 
 // CreateRequestLog inserts a record now and returns it with its id: Frappe's
@@ -57,8 +58,8 @@ func CreateRequestLog(ctx context.Context, db *gorm.DB, data any, opts LogOption
 	if err != nil {
 		return nil, fmt.Errorf("create integration request log: data: %w", err)
 	}
-	red := cmp.Or(opts.Redactor, sharedRedactor)
-	var secrets Secrets
+	red := cmp.Or(opts.Redactor, defaultRedactor)
+	var secrets redact.Secrets
 	var headers []byte
 	if h, ok := opts.RequestHeaders.(http.Header); ok {
 		headers = headerJSON(red.Header(h, &secrets))
@@ -66,7 +67,7 @@ func CreateRequestLog(ctx context.Context, db *gorm.DB, data any, opts LogOption
 		if headers, err = jsonOf(opts.RequestHeaders); err != nil {
 			return nil, fmt.Errorf("create integration request log: request headers: %w", err)
 		}
-		headers = red.Body(headers, "application/json", &secrets)
+		headers = red.Body(headers, "application/json", false, &secrets)
 	}
 	text = redactText(red, text, &secrets)
 	opts.URL = red.URL(opts.URL, &secrets)
@@ -94,13 +95,13 @@ func CreateRequestLog(ctx context.Context, db *gorm.DB, data any, opts LogOption
 		}
 	}
 	fillDefaults(r, time.Now())
+	sanitize(r)
 	if err := checkRow(r); err != nil {
 		return nil, fmt.Errorf("create integration request log: %w", err)
 	}
 	// One row: a plain INSERT is a round trip cheaper than COPY, and a duplicate name must fail
 	// rather than be isolated as a bad row.
-	w := &rowWriter{db: db.WithContext(ctx)}
-	if err := w.insertRows(ctx, []*Request{r}); err != nil {
+	if err := insertRows(db.WithContext(ctx), []*Request{r}); err != nil {
 		return nil, fmt.Errorf("create integration request log %s: %w", r.ID, err)
 	}
 	return r, nil
@@ -119,13 +120,14 @@ func HandleSuccess(ctx context.Context, db *gorm.DB, id string, output any) erro
 	if err != nil {
 		return fmt.Errorf("integration request %s: output: %w", id, err)
 	}
-	text = redactText(sharedRedactor, text, nil)
-	size := 0
+	text = redactText(defaultRedactor, text, nil)
+	size, cut := 0, false
 	if text != nil {
 		size = len(*text)
+		*text, cut = cleanText(*text, columnLimits["output"], false)
 	}
 	return updateRequest(ctx, db, id, "status = ?, output = ?, output_size = ?, output_truncated = ?",
-		string(StatusCompleted), stringOrNil(text), size, false)
+		string(StatusCompleted), stringOrNil(text), size, cut)
 }
 
 // HandleFailure marks the request Failed and stores errText (an error's message, a string as
@@ -138,7 +140,10 @@ func HandleFailure(ctx context.Context, db *gorm.DB, id string, errText any) err
 	if err != nil {
 		return fmt.Errorf("integration request %s: error: %w", id, err)
 	}
-	text = redactText(sharedRedactor, text, nil)
+	text = redactText(defaultRedactor, text, nil)
+	if text != nil {
+		*text, _ = cleanText(*text, columnLimits["error"], true)
+	}
 	return updateRequest(ctx, db, id, "status = ?, error = ?", string(StatusFailed), stringOrNil(text))
 }
 
@@ -146,11 +151,11 @@ func HandleFailure(ctx context.Context, db *gorm.DB, id string, errText any) err
 // keys, and the values in s. Free text without keys can only be masked with known secrets:
 // HandleSuccess and HandleFailure, which run without the request's secrets, cannot find a
 // password a third party repeats in plain words.
-func redactText(red *Redactor, text *string, s *Secrets) *string {
+func redactText(red *redact.Redactor, text *string, s *redact.Secrets) *string {
 	if text == nil {
 		return nil
 	}
-	out := string(red.Body([]byte(*text), "", s))
+	out := string(red.Body([]byte(*text), "", false, s))
 	return &out
 }
 
@@ -166,6 +171,13 @@ func updateRequest(ctx context.Context, db *gorm.DB, id, set string, args ...any
 		return fmt.Errorf("update integration request %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+func stringOrNil(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
 }
 
 // textOf is how a body or message is stored: text as it is, nil as NULL, else JSON.

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/apitemplate/server/internal/database/dbtest"
 	"github.com/apitemplate/server/internal/integration"
+	"github.com/apitemplate/server/internal/integration/integrationtest"
 )
 
 func randomSecret(t *testing.T) string {
@@ -168,4 +172,133 @@ func allColumnsAsText(t *testing.T, db *gorm.DB) string {
 func around(s, sub string) string {
 	i := strings.Index(s, sub)
 	return s[max(0, i-300):min(len(s), i+len(sub)+100)]
+}
+
+// TestRedactionHoldsOnRealBodies sends the bodies third parties really send (lenient JSON,
+// JSON inside strings, multipart parts, XML and SOAP) and the query names that differ from
+// the body's only in spelling, to go-httpbin's /anything, which echoes them back, and checks
+// that no planted secret is in the stored record, request or echo.
+func TestRedactionHoldsOnRealBodies(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	const s = "Zq7-planted-secret-value" // one secret; each case plants it where it must be masked
+	tests := []struct {
+		name, contentType, body, query string
+	}{
+		{"JSON with a byte-order mark", "application/json", "\ufeff" + `{"password":"` + s + `"}`, ""},
+		{"JSON with a trailing comma", "application/json", `{"password":"` + s + `",}`, ""},
+		{"JSON with a comment", "application/json", `{/* login */ "password":"` + s + `"}`, ""},
+		{"JSON with NaN", "application/json", `{"amount":NaN,"api_key":"` + s + `"}`, ""},
+		{"JSON with single quotes", "application/json", `{'client_secret':'` + s + `'}`, ""},
+		{"JSON with a raw control character", "application/json", "{\"note\":\"a\tb\",\"token\":\"" + s + "\"}", ""},
+		{"JSON inside a JSON string", "application/json", `{"payload":"{\"password\":\"` + s + `\"}"}`, ""},
+		{"multipart/mixed", `multipart/mixed; boundary=XyZ`,
+			"--XyZ\r\nContent-Type: application/json\r\n\r\n{\"password\":\"" + s + "\"}\r\n--XyZ--\r\n", ""},
+		{"multipart/related", `multipart/related; boundary=XyZ; type="application/xop+xml"`,
+			"--XyZ\r\nContent-Type: application/xop+xml\r\n\r\n<Login><Password>" + s + "</Password></Login>\r\n--XyZ--\r\n", ""},
+		{"XML element", "application/xml", `<order><apiKey>` + s + `</apiKey><id>1</id></order>`, ""},
+		{"XML attribute", "text/xml", `<Credentials user="u" password="` + s + `"/>`, ""},
+		{"SOAP with WS-Security", "application/soap+xml",
+			`<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Header><wsse:Security><wsse:UsernameToken>` +
+				`<wsse:Username>u</wsse:Username><wsse:Password Type="PasswordText">` + s + `</wsse:Password>` +
+				`</wsse:UsernameToken></wsse:Security></soap:Header><soap:Body/></soap:Envelope>`, ""},
+		{"query clientSecret", "", "", "clientSecret=" + s},
+		{"query accessToken", "", "", "accessToken=" + s},
+		{"query auth_token", "", "", "auth_token=" + s},
+		{"query passwd", "", "", "passwd=" + s},
+		{"query api-key", "", "", "api-key=" + s},
+		{"a URL inside a query value", "", "", "next=" + url.QueryEscape("https://x.example/?token="+s)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sink := &integrationtest.Sink{}
+			client := integration.NewClient(sink, integration.Options{Service: "httpbin"})
+			req, err := http.NewRequest("POST", up.URL+"/anything?"+tt.query, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			send(t, client, req)
+			r := sink.WaitFor(t, 1)[0]
+			for col, v := range map[string]string{"url": r.URL, "data": deref(r.Data), "output": deref(r.Output)} {
+				if strings.Contains(v, s) || strings.Contains(v, s[:12]) {
+					t.Errorf("%s holds the secret: %s", col, around(v, s[:12]))
+				}
+			}
+			if !strings.Contains(r.URL+deref(r.Data), "REDACTED") {
+				t.Errorf("nothing redacted: url %q, data %.300s", r.URL, deref(r.Data))
+			}
+		})
+	}
+}
+
+// TestEchoedSecretsAreMasked: a value redacted from the request is masked where the
+// response repeats it URL-encoded, \u-escaped or base64-encoded.
+func TestEchoedSecretsAreMasked(t *testing.T) {
+	t.Parallel()
+	const s = "p@ss/word+Zq7&x" // every escape changes it
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.Header.Get("X-Api-Key")
+		fmt.Fprintf(w, `{"url_encoded":%q,"escaped":"%s","base64":%q,"base64url":%q}`,
+			url.QueryEscape(got), unicodeEscape(got), base64.StdEncoding.EncodeToString([]byte(got)),
+			base64.RawURLEncoding.EncodeToString([]byte(got)))
+	}))
+	t.Cleanup(up.Close)
+	sink := &integrationtest.Sink{}
+	client := integration.NewClient(sink, integration.Options{})
+	req, _ := http.NewRequest("GET", up.URL, nil)
+	req.Header.Set("X-Api-Key", s)
+	send(t, client, req)
+	out := deref(sink.WaitFor(t, 1)[0].Output)
+	if strings.Count(out, "[REDACTED]") != 4 {
+		t.Errorf("output = %s; want all four echoes masked", out)
+	}
+}
+
+// unicodeEscape writes every character of s as a \u escape, as some JSON encoders do.
+func unicodeEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		fmt.Fprintf(&b, `\u%04x`, r)
+	}
+	return b.String()
+}
+
+// TestClientErrorsCarryTheRedactedURL: a handler that logs the error of a failed call logs
+// no token.
+func TestClientErrorsCarryTheRedactedURL(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens: the call fails at once
+	client := integration.NewClient(&integrationtest.Sink{}, integration.Options{})
+	const secret = "Zq7-query-secret"
+	for name, call := range map[string]func() error{
+		"Get": func() error {
+			_, err := client.Get("http://u:" + secret + "@" + dead + "/x?access_token=" + secret)
+			return err
+		},
+		"Do": func() error {
+			req, _ := http.NewRequest("POST", "http://"+dead+"/x?clientSecret="+secret+"&page=2", nil)
+			_, err := client.Do(req)
+			return err
+		},
+		"a URL that does not parse": func() error { _, err := client.Get("http://" + dead + "/x?token=" + secret + "\x7f"); return err },
+	} {
+		err := call()
+		var ue *url.Error
+		if err == nil || !errors.As(err, &ue) {
+			t.Errorf("%s: err = %v; want a *url.Error", name, err)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) || strings.Contains(ue.URL, secret) {
+			t.Errorf("%s: error %q holds the secret", name, err)
+		}
+	}
 }

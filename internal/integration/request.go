@@ -24,13 +24,17 @@ const (
 
 // Request is one recorded integration call: one attempt of an outbound HTTP call (each
 // redirect hop or retry is its own Request with a higher Attempt), or one inbound webhook.
-// Column names are fixed: operators query them with SQL.
+//
+// It is the row of integration_requests as it is: the writers (COPY, INSERT, spill files)
+// take their columns from the gorm tags, so adding a column is a field here, a migration per
+// database, and the line that sets it. Column names are fixed: operators query them with SQL.
 type Request struct {
 	ID                 string    `gorm:"column:id;primaryKey" json:"id"`
 	Service            string    `gorm:"column:service" json:"service"`
 	IsRemoteRequest    bool      `gorm:"column:is_remote_request" json:"is_remote_request"`
 	RequestDescription string    `gorm:"column:request_description" json:"request_description"`
 	RequestID          string    `gorm:"column:request_id" json:"request_id"`
+	TraceID            string    `gorm:"column:trace_id" json:"trace_id"`
 	Status             Status    `gorm:"column:status" json:"status"`
 	Method             string    `gorm:"column:method" json:"method"`
 	URL                string    `gorm:"column:url" json:"url"`
@@ -52,29 +56,52 @@ type Request struct {
 	CreatedAt          time.Time `gorm:"column:created_at" json:"created_at"`
 	UpdatedAt          time.Time `gorm:"column:updated_at" json:"updated_at"`
 
-	// raw, when set, is a call the Transport recorded whose costly fields (redacted headers
-	// and bodies) are still to be built. The Buffer builds them before a record is written or
-	// spilled.
-	raw *rawCall
+	// seen, when set, is what a Transport captured and has not yet redacted into the fields
+	// above. A Buffer keeps it so that the caller's goroutine pays for a copy, not for the
+	// redaction; build fills the fields just before the record is written or spilled.
+	seen *seenCall
 }
 
-// materialize builds a pending record, once. It runs on the Buffer's flusher, where a panic
-// would end the process: a build that panics leaves the record with its cheap fields and an
-// error saying so, and nothing of the bodies (which may not be redacted).
-func (r *Request) materialize() {
-	raw := r.raw
-	if raw == nil {
+// TableName fixes the table name, whatever gorm's naming strategy.
+func (Request) TableName() string { return "integration_requests" }
+
+// build fills the fields that wait for redaction, once. It runs on the Buffer's goroutine,
+// where a panic would end the process: a build that panics leaves the record with its cheap
+// fields and an error saying so, and nothing of headers or bodies (they may not be redacted).
+func (r *Request) build() {
+	seen := r.seen
+	if seen == nil {
 		return
 	}
-	r.raw = nil
+	r.seen = nil
 	defer func() {
 		if p := recover(); p != nil {
-			r.RequestHeaders, r.ResponseHeaders, r.Data, r.Output = nil, nil, nil, nil
-			msg := fmt.Sprintf("integration: building the record failed: %v", p)
-			r.Error = &msg
+			r.RequestHeaders, r.ResponseHeaders, r.Data, r.Output, r.URL = nil, nil, nil, nil, ""
+			r.Error = new(fmt.Sprintf("integration: building the record failed: %v", p))
 		}
 	}()
-	raw.build(r)
+	seen.build(r)
+}
+
+// size is what the record counts against BufferConfig.MaxBytes: its text, plus a fixed
+// share for the struct, its pointers and the allocator's rounding.
+func (r *Request) size() int64 {
+	const fixed = 512
+	n := len(r.ID) + len(r.Service) + len(r.RequestDescription) + len(r.RequestID) + len(r.TraceID) +
+		len(r.Method) + len(r.URL) + len(r.RequestHeaders) + len(r.ResponseHeaders) +
+		len(r.ReferenceType) + len(r.ReferenceID) + len(r.Owner) +
+		strLen(r.Data) + strLen(r.Output) + strLen(r.Error)
+	if r.seen != nil {
+		n += r.seen.size()
+	}
+	return int64(n) + fixed
+}
+
+func strLen(s *string) int {
+	if s == nil {
+		return 0
+	}
+	return len(*s)
 }
 
 // JSON is a JSON document column: JSONB on PostgreSQL, TEXT on SQLite. It scans from either
@@ -96,7 +123,7 @@ func (j *JSON) Scan(src any) error {
 	return nil
 }
 
-// Value implements driver.Valuer.
+// Value implements driver.Valuer: text, or NULL when empty.
 func (j JSON) Value() (driver.Value, error) {
 	if len(j) == 0 {
 		return nil, nil
@@ -122,20 +149,14 @@ func (j *JSON) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// TableName fixes the table name, whatever gorm's naming strategy.
-func (Request) TableName() string { return "integration_requests" }
-
 // NewID returns a time-sortable id (UUIDv7): ids sort by creation time, so the primary key
 // index stays append-mostly and "newest first" needs no extra sort key.
 func NewID() string { return newID(time.Now()).String() }
 
 // newID makes the UUIDv7 of something that happened at t: 48 bits of Unix milliseconds,
 // then 12 bits of the millisecond's fraction (RFC 9562, section 6.2, method 3), so that ids
-// sort by t to a quarter of a microsecond, then 62 random bits.
-//
-// The random bits come from math/rand/v2 (the runtime's ChaCha8, seeded by the system), not
-// crypto/rand: an id must be unique, not secret, and the recording Transport makes one per
-// call, where a getrandom system call would cost more than the rest of the id.
+// sort by t to a quarter of a microsecond, then 62 random bits. The random bits come from
+// math/rand/v2: an id must be unique, not secret.
 func newID(t time.Time) uuid.UUID {
 	ns := t.UnixNano()
 	frac := uint64(ns%1e6) * 4096 / 1e6
@@ -143,4 +164,25 @@ func newID(t time.Time) uuid.UUID {
 	binary.BigEndian.PutUint64(id[:8], uint64(ns/1e6)<<16|0x7000|frac)
 	binary.BigEndian.PutUint64(id[8:], rand.Uint64()&(1<<62-1)|1<<63)
 	return id
+}
+
+// fillDefaults sets what the table's column defaults would, for fields left zero: a new id,
+// the creation time (now, in UTC, to the microsecond that PostgreSQL keeps), an update time
+// equal to the creation time, status Queued and attempt 1. It never changes a set field.
+func fillDefaults(r *Request, now time.Time) {
+	if r.ID == "" {
+		r.ID = newID(now).String()
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now.UTC().Truncate(time.Microsecond)
+	}
+	if r.UpdatedAt.IsZero() {
+		r.UpdatedAt = r.CreatedAt
+	}
+	if r.Status == "" {
+		r.Status = StatusQueued
+	}
+	if r.Attempt == 0 {
+		r.Attempt = 1
+	}
 }

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/binary"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -9,19 +10,22 @@ import (
 	"github.com/google/uuid"
 )
 
-// A deferred build runs on the Buffer's flusher: a panic in it must not end the process nor
-// leave unredacted bodies in the record.
-func TestMaterializeSurvivesAPanickingBuild(t *testing.T) {
-	// No Redactor: the build stores the request body, then panics on the URL's query.
-	r := &Request{ID: "r1", raw: &rawCall{
-		url:     "https://erp.example/orders?token=abc",
-		reqBody: capturedBody{present: true, buf: []byte("password=hunter2"), total: 16, limit: 100},
+// A deferred build runs on the Buffer's goroutine: a panic in it must not end the process nor
+// leave unredacted headers, URL or bodies in the record.
+func TestBuildSurvivesAPanic(t *testing.T) {
+	t.Parallel()
+	// No Redactor: the build panics at the first header it redacts.
+	r := &Request{ID: "r1", seen: &seenCall{
+		url:       "https://erp.example/orders?token=abc",
+		reqHeader: http.Header{"Authorization": {"Bearer abc"}},
+		reqBody:   &capturedBody{buf: []byte("password=hunter2"), total: 16, limit: 100},
 	}}
-	r.materialize()
-	if r.Data != nil || r.Error == nil || !strings.Contains(*r.Error, "building the record failed") {
-		t.Errorf("after a panicking build: data = %v, error = %v; want no data and the panic in error", r.Data, r.Error)
+	r.build()
+	if r.Data != nil || r.RequestHeaders != nil || r.URL != "" || r.Error == nil || !strings.Contains(*r.Error, "building the record failed") {
+		t.Errorf("after a panicking build: data %v, headers %s, url %q, error %v; want nothing but the panic in error",
+			r.Data, r.RequestHeaders, r.URL, deref(r.Error))
 	}
-	r.materialize() // the build ran once; a second call does nothing
+	r.build() // the build ran once; a second call does nothing
 }
 
 // Ids are UUIDv7 and sort by the time they were made for, to a quarter of a microsecond,

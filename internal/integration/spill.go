@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,131 +14,63 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 )
 
-// Spill files keep what Close could not store, so that a database outage during a shutdown does
-// not lose records. They are optional: with BufferConfig.SpillDir empty, Close reports the
-// records it could not store and they are gone.
-//
-// A spill file is named integration-requests-<UTC time>-<random>.jsonl and holds one record per
-// line, as JSON. It is written under a .tmp name, synced, renamed and the directory synced, so a
-// file with the final name is always complete. A .tmp file left by a crash is incomplete and is
-// never replayed; it can be read by hand.
-//
-// JSON keeps every value exactly, with one exception: text that is not valid UTF-8 is stored
-// with U+FFFD in place of the invalid bytes. Such text would be rejected by PostgreSQL anyway.
+// Spill files keep records the database could not take, so that an outage, or one at
+// shutdown, loses nothing. A spill file is named integration-requests-<UTC time>-<random>.jsonl
+// and holds one Request per line as JSON, already redacted. It is written under a .tmp name,
+// synced, renamed and the directory synced, so a file with the final name is complete; a .tmp
+// file left by a crash is never read back.
 const (
 	spillPrefix = "integration-requests-"
 	spillExt    = ".jsonl"
 )
 
-// spillRecord is a Request as one spill line. The header columns are kept as JSON strings
-// rather than embedded JSON, and the duration as text, so that invalid JSON or a NaN cannot
-// make the whole file unwritable.
-type spillRecord struct {
-	Request
-	RequestHeaders  *string `json:"request_headers"`
-	ResponseHeaders *string `json:"response_headers"`
-	DurationMS      *string `json:"duration_ms"`
+// spillDir is the Buffer's view of its spill directory. The Buffer's writeMu guards it.
+type spillDir struct {
+	dir   string
+	max   int64 // bound on bytes
+	files []spillFile
+	bytes int64
 }
 
-func newSpillRecord(r *Request) *spillRecord {
-	s := &spillRecord{Request: *r}
-	s.Request.RequestHeaders, s.Request.ResponseHeaders, s.Request.DurationMS = nil, nil, nil
-	if r.RequestHeaders != nil {
-		s.RequestHeaders = new(string(r.RequestHeaders))
-	}
-	if r.ResponseHeaders != nil {
-		s.ResponseHeaders = new(string(r.ResponseHeaders))
-	}
-	if r.DurationMS != nil {
-		s.DurationMS = new(strconv.FormatFloat(*r.DurationMS, 'g', -1, 64))
-	}
-	return s
+type spillFile struct {
+	path    string
+	records int64 // -1 for a file an earlier process wrote
+	bytes   int64
 }
 
-func (s *spillRecord) request() (*Request, error) {
-	r := s.Request
-	if s.RequestHeaders != nil {
-		r.RequestHeaders = JSON(*s.RequestHeaders)
-	}
-	if s.ResponseHeaders != nil {
-		r.ResponseHeaders = JSON(*s.ResponseHeaders)
-	}
-	if s.DurationMS != nil {
-		f, err := strconv.ParseFloat(*s.DurationMS, 64)
-		if err != nil {
-			return nil, fmt.Errorf("record %s: duration_ms: %w", r.ID, err)
-		}
-		r.DurationMS = &f
-	}
-	return &r, nil
-}
-
-// spill writes every waiting record to a new spill file. While it writes, the records count as
-// in flight; if the file cannot be written they go back to the buffer. It works a batch at a
-// time: only the frames (to put back) stay in memory, not the records built from them.
-func (b *Buffer) spill() (n int, path string, err error) {
-	b.flushMu.Lock() // no flush may take records while they are being spilled
-	defer b.flushMu.Unlock()
-	b.mu.Lock()
-	waiting := b.queue.len()
-	b.mu.Unlock()
-
-	var batches []*taken
-	path, err = writeSpillFile(b.cfg.SpillDir, func(enc *json.Encoder) error {
-		for left := waiting; left > 0; {
-			t := b.take(min(left, b.cfg.BatchSize))
-			if len(t.frames) == 0 {
-				return nil // drops took what was waiting
-			}
-			left -= len(t.frames)
-			batches = append(batches, t)
-			materialize(t.rows) // redacted before anything reaches the disk
-			for _, r := range t.rows {
-				if err := enc.Encode(newSpillRecord(r)); err != nil {
-					return err
-				}
-			}
-			t.rows = nil // written: only the frames are kept, in case the file fails
-		}
-		return nil
-	})
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, t := range batches {
-		n += len(t.frames)
-		b.inFlight -= int64(len(t.frames))
-		b.inFlightBytes -= t.bytes
-	}
+// scan finds the files an earlier process left, oldest first (names start with the time).
+func (d *spillDir) scan() error {
+	paths, err := filepath.Glob(filepath.Join(d.dir, spillPrefix+"*"+spillExt))
 	if err != nil {
-		var frames [][]byte
-		for _, t := range batches {
-			frames = append(frames, t.frames...)
+		return err
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			continue
 		}
-		b.pushFrontLocked(frames)
+		d.files = append(d.files, spillFile{path: p, records: -1, bytes: info.Size()})
+		d.bytes += info.Size()
+	}
+	return nil
+}
+
+// write stores rows in a new file, as many as fit in the directory's bound, and returns how
+// many it kept (the first ones) and the file's path.
+func (d *spillDir) write(rows []*Request) (kept int, path string, err error) {
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
 		return 0, "", err
 	}
-	b.stats.Spilled += int64(n)
-	return n, path, nil
-}
-
-// writeSpillFile writes what write encodes to a new file in dir, durably, under a name
-// Replay finds. A file that fails is removed.
-func writeSpillFile(dir string, write func(*json.Encoder) error) (path string, err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("spill: %w", err)
-	}
-	name := fmt.Sprintf("%s%s-%08x%s", spillPrefix, time.Now().UTC().Format("20060102T150405.000000000Z"),
-		rand.Uint32(), spillExt)
-	path = filepath.Join(dir, name)
+	name := fmt.Sprintf("%s%s-%08x%s", spillPrefix, time.Now().UTC().Format("20060102T150405.000000000Z"), rand.Uint32(), spillExt)
+	path = filepath.Join(d.dir, name)
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) // bodies may hold personal data
 	if err != nil {
-		return "", fmt.Errorf("spill: %w", err)
+		return 0, "", err
 	}
 	defer func() {
 		if err != nil {
@@ -146,24 +80,40 @@ func writeSpillFile(dir string, write func(*json.Encoder) error) (path string, e
 		}
 	}()
 	w := bufio.NewWriterSize(f, 1<<20)
-	enc := json.NewEncoder(w)
+	var size int64
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
 	enc.SetEscapeHTML(false)
-	if err := write(enc); err != nil {
-		return "", err
+	for _, r := range rows {
+		sanitize(r) // what the database would refuse, a JSON line cannot hold either
+		line.Reset()
+		if err := enc.Encode(r); err != nil {
+			return 0, "", err
+		}
+		if d.bytes+size+int64(line.Len()) > d.max {
+			break
+		}
+		w.Write(line.Bytes())
+		size += int64(line.Len())
+		kept++
 	}
-	if err := w.Flush(); err != nil {
-		return "", err
+	if kept == 0 {
+		f.Close()
+		os.Remove(tmp)
+		return 0, "", nil
 	}
-	if err := f.Sync(); err != nil {
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
+	if err := errors.Join(w.Flush(), f.Sync(), f.Close()); err != nil {
+		return 0, "", err
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return "", err
+		return 0, "", err
 	}
-	return path, syncDir(dir)
+	if err := syncDir(d.dir); err != nil {
+		return 0, "", err
+	}
+	d.files = append(d.files, spillFile{path: path, records: int64(kept), bytes: size})
+	d.bytes += size
+	return kept, path, nil
 }
 
 // syncDir makes a rename or removal in dir durable.
@@ -176,61 +126,101 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// replayError is a spill file that cannot be read: retrying will not help.
-type replayError struct {
+// spillWaiting moves every waiting record to a new spill file, redacted first. Records that
+// do not fit under SpillMaxBytes are dropped; if the file cannot be written, they all go
+// back to the buffer.
+func (b *Buffer) spillWaiting(reason string) (int, error) {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	b.mu.Lock()
+	n := len(b.waiting)
+	b.mu.Unlock()
+	if n == 0 {
+		return 0, nil
+	}
+	batch := b.take(n)
+	kept, path, err := b.spill.write(requests(batch))
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.release(batch)
+	if err != nil {
+		b.putBackLocked(batch)
+		b.log.Error("integration buffer: cannot spill records", "reason", reason, "error", err)
+		return 0, err
+	}
+	b.stats.Spilled += int64(kept)
+	b.stats.SpillBytes = b.spill.bytes
+	b.dropLocked(int64(len(batch) - kept))
+	b.log.Warn("integration buffer: records spilled to disk", "reason", reason, "records", kept,
+		"dropped", len(batch)-kept, "file", path, "spill_bytes", b.spill.bytes)
+	return kept, nil
+}
+
+// replay writes the spill files to the database, oldest first, and removes each once all its
+// records are stored (or rejected for their content). It stops at the first sign that the
+// database is unavailable. A file written again after a crash or an outage mid-file is
+// harmless: WriteBatch counts rows it finds already stored as stored.
+func (b *Buffer) replay(ctx context.Context) error {
+	if b.spill == nil {
+		return nil
+	}
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	for len(b.spill.files) > 0 {
+		f := b.spill.files[0]
+		stored, rejected, err := b.replayFile(ctx, f.path)
+		var bad *corruptSpillError
+		switch {
+		case errors.As(err, &bad):
+			// Retrying cannot help: keep the file for an operator, under a name never read again.
+			b.log.Error("integration buffer: spill file unreadable; renamed for an operator", "error", err)
+			os.Rename(f.path, f.path+".corrupt")
+			rejected = max(f.records-stored, 0)
+		case err != nil:
+			return err
+		default:
+			if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			syncDir(b.spill.dir)
+		}
+		b.spill.files = b.spill.files[1:]
+		b.spill.bytes -= f.bytes
+		b.mu.Lock()
+		if f.records < 0 { // an earlier process's records enter the accounts now
+			b.stats.Produced += stored + rejected
+		} else {
+			b.stats.Spilled -= f.records
+		}
+		b.stats.Stored += stored
+		b.stats.Failed += rejected
+		b.stats.SpillBytes = b.spill.bytes
+		b.mu.Unlock()
+		b.log.Info("integration buffer: spill file written to the database", "path", f.path, "stored", stored, "rejected", rejected)
+	}
+	return nil
+}
+
+// corruptSpillError is a spill file that cannot be parsed.
+type corruptSpillError struct {
 	path string
 	err  error
 }
 
-func (e *replayError) Error() string { return fmt.Sprintf("replay %s: %v", e.path, e.err) }
-func (e *replayError) Unwrap() error { return e.err }
+func (e *corruptSpillError) Error() string { return fmt.Sprintf("spill file %s: %v", e.path, e.err) }
 
-// Replay stores the records of spill files in SpillDir, oldest file first, and returns how many
-// it stored. Start calls it in the background (retrying while the database is unavailable); call
-// it directly to replay at a moment of your choosing.
-//
-// The order is what makes it safe: a file is removed only after every record in it is stored
-// (or rejected by the database, and logged). Records go straight to the database in batches,
-// not through the buffer, where a full buffer could drop them after their file was gone. A
-// crash between storing and removing replays the file again, and WriteBatch counts rows it
-// finds already stored as stored, so every row ends up in the table exactly once.
-//
-// Replayed records count as produced, and as stored or failed. A file that cannot be parsed is
-// left in place and reported.
-func (b *Buffer) Replay(ctx context.Context) (int, error) {
-	if b.cfg.SpillDir == "" {
-		return 0, nil
-	}
-	b.replayMu.Lock()
-	defer b.replayMu.Unlock()
-	paths, err := filepath.Glob(filepath.Join(b.cfg.SpillDir, spillPrefix+"*"+spillExt))
-	if err != nil {
-		return 0, &replayError{b.cfg.SpillDir, err}
-	}
-	slices.Sort(paths) // names start with the time of the spill
-	stored := 0
-	for _, p := range paths {
-		n, err := b.replayFile(ctx, p)
-		stored += n
-		if err != nil {
-			return stored, err
-		}
-	}
-	return stored, nil
-}
-
-func (b *Buffer) replayFile(ctx context.Context, path string) (int, error) {
+// replayFile writes one spill file in batches.
+func (b *Buffer) replayFile(ctx context.Context, path string) (stored, rejected int64, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil // replayed meanwhile by another replica sharing the directory
+		return 0, 0, nil // written meanwhile by another replica sharing the directory
 	}
 	if err != nil {
-		return 0, &replayError{path, err}
+		return 0, 0, err
 	}
 	defer f.Close()
-
 	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
-	stored := 0
 	batch := make([]*Request, 0, b.cfg.BatchSize)
 	write := func() error {
 		wctx, cancel := context.WithTimeout(ctx, b.cfg.WriteTimeout)
@@ -239,49 +229,34 @@ func (b *Buffer) replayFile(ctx context.Context, path string) (int, error) {
 		for _, e := range res.rejected {
 			b.log.Warn("integration request rejected by the database", "id", e.ID, "error", e.Err)
 		}
-		b.mu.Lock()
-		settled := int64(res.stored + len(res.rejected))
-		b.stats.Produced += settled
-		b.stats.Stored += int64(res.stored)
-		b.stats.Failed += int64(len(res.rejected))
-		b.mu.Unlock()
-		stored += res.stored
+		stored += int64(res.stored)
+		rejected += int64(len(res.rejected))
 		batch = batch[:0]
-		if res.cause != nil {
-			return fmt.Errorf("replay %s: %w", path, res.cause)
-		}
-		return nil
+		return res.cause
 	}
 	for line := 1; ; line++ {
-		var rec spillRecord
-		err := dec.Decode(&rec)
+		r := new(Request)
+		err := dec.Decode(r)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return stored, &replayError{path, fmt.Errorf("record %d: %w", line, err)}
-		}
-		r, err := rec.request()
-		if err != nil {
-			return stored, &replayError{path, fmt.Errorf("record %d: %w", line, err)}
+			bad := &corruptSpillError{path, fmt.Errorf("record %d: %w", line, err)}
+			if len(batch) > 0 { // the records before the damage are good
+				return stored, rejected, cmp.Or(write(), error(bad))
+			}
+			return stored, rejected, bad
 		}
 		if batch = append(batch, r); len(batch) == b.cfg.BatchSize {
 			if err := write(); err != nil {
-				return stored, err
+				return stored, rejected, err
 			}
 		}
 	}
 	if len(batch) > 0 {
 		if err := write(); err != nil {
-			return stored, err
+			return stored, rejected, err
 		}
 	}
-	if err := os.Remove(path); err != nil {
-		return stored, &replayError{path, err}
-	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return stored, &replayError{path, err}
-	}
-	b.log.Info("integration buffer: spill file replayed", "path", path, "stored", stored)
-	return stored, nil
+	return stored, rejected, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,57 +31,52 @@ func spillFiles(t testing.TB, dir string) []string {
 	return all
 }
 
-func TestSpillRecordRoundTrip(t *testing.T) {
+// TestSpillLineRoundTrip: a sanitized record survives its spill line exactly, so a replayed
+// row is the row the database would have stored.
+func TestSpillLineRoundTrip(t *testing.T) {
+	t.Parallel()
 	nan, inf := math.NaN(), math.Inf(-1)
 	tests := []struct {
 		name string
 		r    *Request
+		want func(*Request) // what sanitize changes, if anything
 	}{
-		{"every column", fullRequest("full")},
-		{"nil pointers and headers", &Request{ID: "nils", CreatedAt: time.Now().UTC()}},
-		{"empty strings are not NULL", &Request{ID: "empty", Data: new(""), Output: new(""), Error: new("")}},
-		{"invalid JSON headers kept as they are", &Request{ID: "badjson", RequestHeaders: JSON(`{"a":`)}},
-		{"infinite duration", &Request{ID: "inf", DurationMS: &inf}},
-		{"text with NUL and newlines", &Request{ID: "nul", Data: new("a\x00b\nc\r\n")}},
+		{"every column", fullRequest("full"), nil},
+		{"nil pointers and headers", &Request{ID: "nils", CreatedAt: time.Now().UTC()}, nil},
+		{"empty strings are not NULL", &Request{ID: "empty", Data: new(""), Output: new(""), Error: new("")}, nil},
+		{"newlines", &Request{ID: "nl", Data: new("a\nb\r\n")}, nil},
+		{"invalid JSON headers become a JSON string", &Request{ID: "badjson", RequestHeaders: JSON(`{"a":`)},
+			func(r *Request) { r.RequestHeaders = JSON(`"{\"a\":"`) }},
+		{"NUL becomes U+FFFD", &Request{ID: "nul", Data: new("a\x00b")}, func(r *Request) { r.Data = new("a\uFFFDb") }},
+		{"an infinite duration is NULL", &Request{ID: "inf", DurationMS: &inf}, func(r *Request) { r.DurationMS = nil }},
+		{"a NaN duration is NULL", &Request{ID: "nan", DurationMS: &nan}, func(r *Request) { r.DurationMS = nil }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			line, err := json.Marshal(newSpillRecord(tt.r))
+			want := *tt.r
+			if tt.want != nil {
+				tt.want(&want)
+			}
+			sanitize(tt.r)
+			line, err := json.Marshal(tt.r)
 			if err != nil {
 				t.Fatalf("encode: %v", err)
 			}
 			if bytes.ContainsAny(line, "\n\r") {
 				t.Errorf("encoded record spans lines: %s", line)
 			}
-			var rec spillRecord
-			if err := json.Unmarshal(line, &rec); err != nil {
+			var got Request
+			if err := json.Unmarshal(line, &got); err != nil {
 				t.Fatalf("decode: %v", err)
 			}
-			got, err := rec.request()
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := *tt.r
-			for _, r := range []*Request{got, &want} { // compare instants: JSON keeps offsets, not zone names
+			for _, r := range []*Request{&got, &want} { // compare instants: JSON keeps offsets, not zone names
 				r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 			}
-			if !reflect.DeepEqual(*got, want) {
-				t.Errorf("round trip of %s:\n got %+v\nwant %+v", line, got, tt.r)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("round trip of %s:\n got %+v\nwant %+v", line, got, want)
 			}
 		})
 	}
-	t.Run("NaN duration", func(t *testing.T) {
-		line, err := json.Marshal(newSpillRecord(&Request{ID: "nan", DurationMS: &nan}))
-		if err != nil {
-			t.Fatalf("encode: %v", err)
-		}
-		var rec spillRecord
-		json.Unmarshal(line, &rec)
-		got, err := rec.request()
-		if err != nil || got.DurationMS == nil || !math.IsNaN(*got.DurationMS) {
-			t.Errorf("NaN duration after round trip = %v, %v; want NaN", got.DurationMS, err)
-		}
-	})
 }
 
 // TestSpillAndReplay: a shutdown during an outage spills what it could not store; the next
@@ -124,16 +118,19 @@ func TestSpillAndReplay(t *testing.T) {
 
 	// Still down: the file stays.
 	b := NewBuffer(viaProxy, BufferConfig{SpillDir: dir})
-	if n, err := b.Replay(context.Background()); err == nil || n != 0 {
-		t.Errorf("Replay with the database down = %d, %v; want 0, an error", n, err)
+	if err := b.spill.scan(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.replay(context.Background()); err == nil {
+		t.Error("replay with the database down = nil error")
 	}
 	if got := spillFiles(t, dir); len(got) != 1 {
 		t.Errorf("after a failed replay the directory holds %v; want the file kept", got)
 	}
 
 	proxy.up(t)
-	if n, err := b.Replay(context.Background()); err != nil || n != 25 {
-		t.Fatalf("Replay = %d, %v; want 25, nil", n, err)
+	if err := b.replay(context.Background()); err != nil {
+		t.Fatalf("replay: %v", err)
 	}
 	if got := spillFiles(t, dir); len(got) != 0 {
 		t.Errorf("after replay the directory holds %v; want nothing", got)
@@ -150,8 +147,8 @@ func TestSpillAndReplay(t *testing.T) {
 	if s.Produced != 25 || s.Stored != 25 {
 		t.Errorf("replaying buffer stats %+v; want 25 produced and stored", s)
 	}
-	if n, err := b.Replay(context.Background()); err != nil || n != 0 {
-		t.Errorf("second Replay = %d, %v; want 0, nil", n, err)
+	if err := b.replay(context.Background()); err != nil || b.Stats().Stored != 25 {
+		t.Errorf("second replay: %v, %+v; want nothing more", err, b.Stats())
 	}
 }
 
@@ -164,8 +161,8 @@ func TestReplayAfterCrash(t *testing.T) {
 		for i := range 10 {
 			a.Add(&Request{ID: fmt.Sprint(i)})
 		}
-		if n, _, err := a.spill(); err != nil || n != 10 {
-			t.Fatalf("spill = %d, %v; want 10, nil", n, err)
+		if n, err := a.spillWaiting("test"); err != nil || n != 10 {
+			t.Fatalf("spillWaiting = %d, %v; want 10, nil", n, err)
 		}
 		path := spillFiles(t, dir)[0]
 		saved, err := os.ReadFile(path)
@@ -173,12 +170,14 @@ func TestReplayAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := NewBuffer(db, BufferConfig{SpillDir: dir})
-		if n, err := b.Replay(context.Background()); err != nil || n != 10 {
-			t.Fatalf("Replay = %d, %v; want 10, nil", n, err)
+		b.spill.scan()
+		if err := b.replay(context.Background()); err != nil || b.Stats().Stored != 10 {
+			t.Fatalf("replay: %v, %+v; want 10 stored", err, b.Stats())
 		}
 		os.WriteFile(path, saved, 0o600) // as if the removal had not happened
-		if n, err := b.Replay(context.Background()); err != nil || n != 10 {
-			t.Errorf("Replay again = %d, %v; want 10 (found stored), nil", n, err)
+		b.spill.scan()
+		if err := b.replay(context.Background()); err != nil || b.Stats().Stored != 20 {
+			t.Errorf("replay again: %v, %+v; want 10 more found stored", err, b.Stats())
 		}
 		if got := rowCount(t, db); got != 10 {
 			t.Errorf("rows = %d; want 10", got)
@@ -218,20 +217,27 @@ func TestCloseExpiredContextSpills(t *testing.T) {
 	}
 }
 
+// A spill file that cannot be parsed is kept for an operator, under a name that is never read
+// again, and does not stop the files after it.
 func TestReplayCorruptFileIsKept(t *testing.T) {
 	db := dbtest.SQLite(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, spillPrefix+"20240101T000000.000000000Z-00000000"+spillExt)
 	os.WriteFile(path, []byte(`{"id":"ok-1"}`+"\n"+`{"id":`), 0o600)
-	b := NewBuffer(db, BufferConfig{SpillDir: dir})
-	_, err := b.Replay(context.Background())
-	var rerr *replayError
-	if !errors.As(err, &rerr) {
-		t.Errorf("Replay of a truncated file = %v; want a replay error", err)
+	next := filepath.Join(dir, spillPrefix+"20240101T000001.000000000Z-00000000"+spillExt)
+	os.WriteFile(next, []byte(`{"id":"ok-2"}`+"\n"), 0o600)
+	b := NewBuffer(db, BufferConfig{SpillDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	b.spill.scan()
+	if err := b.replay(context.Background()); err != nil {
+		t.Fatalf("replay: %v", err)
 	}
-	if _, err := os.Stat(path); err != nil {
-		t.Errorf("corrupt spill file removed: %v", err)
+	if _, err := os.Stat(path + ".corrupt"); err != nil {
+		t.Errorf("corrupt spill file not kept as .corrupt: %v", err)
 	}
+	if got := tableIDs(t, db); !slices.Equal(got, []string{"ok-1", "ok-2"}) {
+		t.Errorf("stored %v; want the readable records of both files", got)
+	}
+	checkAccounting(t, b.Stats())
 }
 
 // A long outage spills pending records to disk instead of dropping them once the buffer is
@@ -275,7 +281,7 @@ func TestSpillFailingHalfwayPutsEverythingBack(t *testing.T) {
 	dir := t.TempDir()
 	buf := NewBuffer(nil, BufferConfig{SpillDir: dir, BatchSize: 50, MaxBytes: 64 << 20,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	const n = 1_000 // ~2.5 MiB of JSON: the spill fails on the first 1 MiB it writes, batches later
+	const n = 1_000 // ~2.5 MiB of JSON: the spill fails on the first 1 MiB it writes
 	for i := range n {
 		buf.Add(&Request{ID: fmt.Sprintf("r-%04d", i), Data: new(strings.Repeat("d", 2000))})
 	}
@@ -289,7 +295,7 @@ func TestSpillFailingHalfwayPutsEverythingBack(t *testing.T) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 256 << 10, Max: old.Max}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := buf.spill()
+	_, err := buf.spillWaiting("test")
 	if rerr := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); rerr != nil {
 		t.Fatal(rerr)
 	}
@@ -303,11 +309,11 @@ func TestSpillFailingHalfwayPutsEverythingBack(t *testing.T) {
 		t.Errorf("the failed spill left %v", files)
 	}
 
-	count, path, err := buf.spill()
+	count, err := buf.spillWaiting("test")
 	if err != nil || count != n {
-		t.Fatalf("spill = %d, %v; want %d, nil", count, err, n)
+		t.Fatalf("spillWaiting = %d, %v; want %d, nil", count, err, n)
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(spillFiles(t, dir)[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +322,7 @@ func TestSpillFailingHalfwayPutsEverythingBack(t *testing.T) {
 		t.Fatalf("spill file holds %d lines; want %d", len(lines), n)
 	}
 	for i, line := range lines {
-		var rec spillRecord
+		var rec Request
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
+	"reflect"
 	"strings"
 	"time"
 
@@ -15,31 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/apitemplate/server/internal/database"
-)
-
-// requestColumns are the columns WriteBatch fills, in the order of the migration. COPY and the
-// multi-row INSERT both name them explicitly, so the table's defaults never apply: fillDefaults
-// supplies the same values instead.
-var requestColumns = []string{
-	"id", "service", "is_remote_request", "request_description", "request_id", "status",
-	"method", "url", "request_headers", "data", "response_headers", "output", "error",
-	"status_code", "duration_ms", "attempt", "reference_type", "reference_id", "owner",
-	"data_truncated", "data_size", "output_truncated", "output_size", "created_at", "updated_at",
-}
-
-// Bound parameters per INSERT statement. PostgreSQL's wire protocol counts them in 16 bits
-// (65 535); the cap stays below that so a future column never tips a full chunk over it.
-//
-// SQLite allows 32 766 (999 before 3.32), but its pure-Go driver finds each parameter by
-// scanning the argument list, so binding costs O(n²) in parameters per statement: measured
-// with 1 KiB bodies, 640-row INSERTs (16 000 parameters) store 2 600 rows/s, 10-row ones
-// 27 000 rows/s, single rows 30 000. Ten rows per statement keeps that cost negligible while
-// staying far from every SQLite build's limit.
-const (
-	postgresMaxParams = 60_000
-	sqliteMaxParams   = 250
 )
 
 // BatchError is what WriteBatch returns when it did not store every row. Rows the database
@@ -113,36 +91,30 @@ func writeRows(ctx context.Context, db *gorm.DB, rows []*Request) *writeResult {
 	res := &writeResult{}
 	valid := rows[:0:0]
 	for _, r := range rows {
-		r.materialize() // a no-op unless a Transport record reaches WriteBatch unbuilt
+		r.build() // a no-op unless a Transport's record reaches WriteBatch unbuilt
 		fillDefaults(r, now)
+		sanitize(r)
 		if err := checkRow(r); err != nil {
 			res.rejected = append(res.rejected, RowError{ID: r.ID, Err: err})
 			continue
 		}
 		valid = append(valid, r)
 	}
-	if len(valid) == 0 {
-		return res
+	if len(valid) > 0 {
+		isolate(ctx, db.WithContext(ctx), valid, res)
 	}
-	w := &rowWriter{db: db.WithContext(ctx)}
-	w.isolate(ctx, valid, res)
 	return res
-}
-
-// rowWriter writes one batch with the best statement for db's dialect.
-type rowWriter struct {
-	db *gorm.DB
 }
 
 // isolate writes rows and, when the database rejects them for their content, splits them in
 // halves until each rejected row is alone. A batch of n rows with k bad ones costs about
-// 2k·log2(n) writes; bad rows are rare, so this beats writing row by row.
-func (w *rowWriter) isolate(ctx context.Context, rows []*Request, res *writeResult) {
+// 2k·log2(n) writes; sanitize leaves few reasons to reject a row, so this is a last resort.
+func isolate(ctx context.Context, db *gorm.DB, rows []*Request, res *writeResult) {
 	if res.cause != nil {
 		res.unstored = append(res.unstored, rows...)
 		return
 	}
-	err := w.write(ctx, rows)
+	err := write(ctx, db, rows)
 	switch {
 	case err == nil:
 		res.stored += len(rows)
@@ -150,43 +122,49 @@ func (w *rowWriter) isolate(ctx context.Context, rows []*Request, res *writeResu
 		res.cause = err
 		res.unstored = append(res.unstored, rows...)
 	case len(rows) == 1:
-		if isUniqueViolation(err) && alreadyStored(ctx, w.db, rows[0]) {
+		if isUniqueViolation(err) && alreadyStored(ctx, db, rows[0]) {
 			res.stored++
 			return
 		}
 		res.rejected = append(res.rejected, RowError{ID: rows[0].ID, Err: err})
 	default:
 		mid := len(rows) / 2
-		w.isolate(ctx, rows[:mid], res)
-		w.isolate(ctx, rows[mid:], res)
+		isolate(ctx, db, rows[:mid], res)
+		isolate(ctx, db, rows[mid:], res)
 	}
 }
 
-// write stores all rows or none.
-func (w *rowWriter) write(ctx context.Context, rows []*Request) error {
-	if w.db.Dialector.Name() == database.Postgres {
-		if pool, ok := copyPool(w.db); ok {
+// write stores all rows or none: one COPY on PostgreSQL, INSERTs in one transaction
+// otherwise (and inside a caller's transaction, which COPY through the pool would escape).
+func write(ctx context.Context, db *gorm.DB, rows []*Request) error {
+	if db.Dialector.Name() == database.Postgres {
+		if pool, ok := copyPool(db); ok {
 			err := copyRows(ctx, pool, rows)
 			if !errors.Is(err, errNotPgx) {
 				return err
 			}
 		}
 	}
-	return w.insertRows(ctx, rows)
+	return insertRows(db, rows)
 }
 
-// insertRows writes rows with INSERT statements in the dialect's parameter syntax and limits.
-func (w *rowWriter) insertRows(ctx context.Context, rows []*Request) error {
-	if w.db.Dialector.Name() == database.Postgres {
-		return w.insert(ctx, rows, postgresMaxParams, dollarPlaceholders)
+// insertRows writes rows with gorm's multi-row INSERT, in a transaction when it takes more
+// than one statement. Its own errors are the caller's to log, not gorm's: a rejected row
+// would otherwise be logged with its values.
+//
+// SQLite's pure-Go driver binds parameters in time quadratic in their number per statement,
+// so it gets 10 rows per INSERT; PostgreSQL allows 65 535 parameters, 1 000 rows.
+func insertRows(db *gorm.DB, rows []*Request) error {
+	perStmt := 1_000
+	if db.Dialector.Name() != database.Postgres {
+		perStmt = 10
 	}
-	return w.insert(ctx, rows, sqliteMaxParams, questionPlaceholders)
+	return db.Session(&gorm.Session{Logger: logger.Discard, CreateBatchSize: perStmt}).Create(rows).Error
 }
 
 // copyPool returns the connection pool to COPY through, unless db is in a transaction.
 func copyPool(db *gorm.DB) (*sql.DB, bool) {
-	pool := db.Statement.ConnPool
-	if _, inTx := pool.(gorm.TxCommitter); inTx {
+	if _, inTx := db.Statement.ConnPool.(gorm.TxCommitter); inTx {
 		return nil, false
 	}
 	sqlDB, err := db.DB()
@@ -208,8 +186,8 @@ func copyRows(ctx context.Context, pool *sql.DB, rows []*Request) error {
 		if !ok {
 			return errNotPgx
 		}
-		src := &copySource{rows: rows, i: -1, values: make([]any, len(requestColumns))}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"integration_requests"}, requestColumns, src)
+		src := &copySource{rows: rows, i: -1, values: make([]any, len(columns))}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{Request{}.TableName()}, columnNames, src)
 		return err
 	})
 }
@@ -226,141 +204,18 @@ func (s *copySource) Next() bool { s.i++; return s.i < len(s.rows) }
 func (s *copySource) Err() error { return nil }
 
 func (s *copySource) Values() ([]any, error) {
-	r := s.rows[s.i]
-	v := s.values
-	v[0], v[1], v[2], v[3], v[4], v[5] = r.ID, r.Service, r.IsRemoteRequest, r.RequestDescription, r.RequestID, string(r.Status)
-	v[6], v[7] = r.Method, r.URL
-	// JSONB: pgx copies json.RawMessage bytes as they are and encodes a nil one as NULL. An
-	// empty, non-nil one would be sent as "" and fail as invalid JSON, so it becomes NULL too.
-	v[8], v[10] = jsonOrNil(r.RequestHeaders), jsonOrNil(r.ResponseHeaders)
-	v[9], v[11], v[12] = stringOrNil(r.Data), stringOrNil(r.Output), stringOrNil(r.Error)
-	v[13], v[14] = intOrNil(r.StatusCode), floatOrNil(r.DurationMS)
-	v[15], v[16], v[17], v[18] = int32(r.Attempt), r.ReferenceType, r.ReferenceID, r.Owner
-	v[19], v[20], v[21], v[22] = r.DataTruncated, r.DataSize, r.OutputTruncated, r.OutputSize
-	v[23], v[24] = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
-	return v, nil
-}
-
-func jsonOrNil(m []byte) any {
-	if len(m) == 0 {
-		return nil
-	}
-	return m
-}
-
-func stringOrNil(s *string) any {
-	if s == nil {
-		return nil
-	}
-	return *s
-}
-
-func intOrNil(n *int) any {
-	if n == nil {
-		return nil
-	}
-	return int32(*n) // checkRow keeps it in INTEGER's range
-}
-
-func floatOrNil(f *float64) any {
-	if f == nil {
-		return nil
-	}
-	return *f
-}
-
-type placeholders func(b *strings.Builder, first, n int)
-
-func dollarPlaceholders(b *strings.Builder, first, n int) {
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(first + i))
-	}
-}
-
-func questionPlaceholders(b *strings.Builder, _, n int) {
-	b.WriteString(strings.Repeat(",?", n)[1:])
-}
-
-// insert writes rows with multi-row INSERTs of at most maxParams parameters each. More than
-// one statement runs in a transaction (a savepoint when db is already in one), so the rows are
-// stored all together or not at all; a single statement is atomic by itself and saves the
-// BEGIN and COMMIT round trips.
-//
-// It binds plain driver values and skips gorm's statement builder, which would expand a
-// json.RawMessage (a byte slice) into a list. Header JSON is bound as text, so on SQLite it is
-// stored as TEXT that SQL users can read, not as a BLOB.
-func (w *rowWriter) insert(ctx context.Context, rows []*Request, maxParams int, ph placeholders) error {
-	perStmt := maxParams / len(requestColumns)
-	if len(rows) <= perStmt {
-		return insertStatement(ctx, w.db.Statement.ConnPool, rows, ph)
-	}
-	return w.db.Transaction(func(tx *gorm.DB) error {
-		for len(rows) > 0 {
-			chunk := rows[:min(perStmt, len(rows))]
-			rows = rows[len(chunk):]
-			if err := insertStatement(ctx, tx.Statement.ConnPool, chunk, ph); err != nil {
-				return err
+	row := reflect.ValueOf(s.rows[s.i]).Elem()
+	for i, c := range columns {
+		v := row.FieldByIndex(c.index).Interface()
+		if valuer, ok := v.(driver.Valuer); ok { // JSON: text, or NULL when empty
+			var err error
+			if v, err = valuer.Value(); err != nil {
+				return nil, err
 			}
 		}
-		return nil
-	})
-}
-
-func insertStatement(ctx context.Context, conn gorm.ConnPool, rows []*Request, ph placeholders) error {
-	cols := len(requestColumns)
-	var q strings.Builder
-	q.WriteString("INSERT INTO integration_requests (")
-	q.WriteString(strings.Join(requestColumns, ", "))
-	q.WriteString(") VALUES ")
-	args := make([]any, 0, len(rows)*cols)
-	for i, r := range rows {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteByte('(')
-		ph(&q, len(args)+1, cols)
-		q.WriteByte(')')
-		args = append(args, r.ID, r.Service, r.IsRemoteRequest, r.RequestDescription,
-			r.RequestID, string(r.Status), r.Method, r.URL, jsonText(r.RequestHeaders),
-			stringOrNil(r.Data), jsonText(r.ResponseHeaders), stringOrNil(r.Output),
-			stringOrNil(r.Error), intOrNil(r.StatusCode), floatOrNil(r.DurationMS),
-			int32(r.Attempt), r.ReferenceType, r.ReferenceID, r.Owner, r.DataTruncated,
-			r.DataSize, r.OutputTruncated, r.OutputSize, r.CreatedAt.UTC(), r.UpdatedAt.UTC())
+		s.values[i] = v
 	}
-	_, err := conn.ExecContext(ctx, q.String(), args...)
-	return err
-}
-
-func jsonText(m []byte) any {
-	if len(m) == 0 {
-		return nil
-	}
-	return string(m)
-}
-
-// fillDefaults sets what the table's column defaults would, for fields left zero: a new id,
-// the creation time (now, in UTC, to the microsecond that PostgreSQL keeps), an update time
-// equal to the creation time, status Queued and attempt 1. It never changes a set field.
-func fillDefaults(r *Request, now time.Time) {
-	if r.ID == "" {
-		r.ID = NewID()
-	}
-	if r.CreatedAt.IsZero() {
-		r.CreatedAt = now.UTC().Truncate(time.Microsecond)
-	}
-	if r.UpdatedAt.IsZero() {
-		r.UpdatedAt = r.CreatedAt
-	}
-	if r.Status == "" {
-		r.Status = StatusQueued
-	}
-	if r.Attempt == 0 {
-		r.Attempt = 1
-	}
+	return s.values, nil
 }
 
 // errRowRange marks a row rejected before it reaches the database.

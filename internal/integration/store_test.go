@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func fullRequest(id string) *Request {
 		IsRemoteRequest:    true,
 		RequestDescription: "create invoice",
 		RequestID:          "req-1",
+		TraceID:            "4bf92f3577b34da6a3ce929d0e0e4736",
 		Status:             StatusFailed,
 		Method:             "POST",
 		URL:                "https://erp.example/api/invoices?x=1",
@@ -209,31 +211,24 @@ func TestWriteBatchFillsDefaults(t *testing.T) {
 	sameRequest(t, rowsByID(t, db)[r.ID], *r)
 }
 
+// TestWriteBatchIsolatesBadRows: the last resort. sanitize leaves the database few reasons to
+// refuse a row (a duplicate id, a value pgx cannot encode), and such a row never loses its batch.
 func TestWriteBatchIsolatesBadRows(t *testing.T) {
 	type badRow func(r *Request)
 	duplicate := func(r *Request) { r.ID = "existing" } // same id, another record
-	nul := func(r *Request) { r.Data = new("a\x00b") }
-	badJSON := func(r *Request) { r.RequestHeaders = JSON(`{"a":`) }
-	badUTF8 := func(r *Request) { r.Owner = "\xff\xfe" }
 	tooBig := func(r *Request) { r.StatusCode = new(1 << 40) }
 	tests := []struct {
-		name         string
-		bad          map[int]badRow // position in the batch -> what makes it bad
-		postgresOnly bool           // SQLite stores NUL bytes, invalid UTF-8 and any text in a JSON column
+		name string
+		bad  map[int]badRow // position in the batch -> what makes it bad
 	}{
-		{"one duplicate id in the middle", map[int]badRow{37: duplicate}, false},
-		{"duplicates first and last", map[int]badRow{0: duplicate, 99: duplicate}, false},
-		{"value out of INTEGER range", map[int]badRow{50: tooBig}, false},
-		{"NUL byte in text", map[int]badRow{10: nul}, true},
-		{"invalid JSON headers and invalid UTF-8", map[int]badRow{3: badJSON, 64: badUTF8}, true},
-		{"every kind at once", map[int]badRow{0: nul, 1: badJSON, 2: duplicate, 98: badUTF8, 99: tooBig}, true},
+		{"one duplicate id in the middle", map[int]badRow{37: duplicate}},
+		{"duplicates first and last", map[int]badRow{0: duplicate, 99: duplicate}},
+		{"value out of INTEGER range", map[int]badRow{50: tooBig}},
+		{"both kinds at once", map[int]badRow{0: tooBig, 2: duplicate, 98: tooBig}},
 	}
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				if tt.postgresOnly && db.Dialector.Name() != database.Postgres {
-					t.Skip("SQLite accepts this value")
-				}
 				ctx := context.Background()
 				dbtest.Exec(t, db, "DELETE FROM integration_requests")
 				existing := &Request{ID: "existing", CreatedAt: time.Now().Add(-time.Hour)}
@@ -277,6 +272,90 @@ func TestWriteBatchIsolatesBadRows(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestNoRowIsRefusedForItsContent: whatever a client or a hostile upstream puts in a record,
+// it is stored, on both databases: invalid UTF-8 and NUL replaced, values too long for their
+// column or index cut and flagged.
+func TestNoRowIsRefusedForItsContent(t *testing.T) {
+	huge := strings.Repeat("9", 500_000) // an order id no B-tree entry can hold
+	tests := []struct {
+		name  string
+		set   func(r *Request)
+		check func(t *testing.T, got Request)
+	}{
+		{"NUL in a reference", func(r *Request) { r.ReferenceID = "A-\x001" },
+			func(t *testing.T, got Request) { wantEqual(t, "reference_id", got.ReferenceID, "A-\uFFFD1") }},
+		{"NUL in the bodies and the error", func(r *Request) { r.Data, r.Output, r.Error = new("in\x00"), new("out\x00"), new("err\x00") },
+			func(t *testing.T, got Request) {
+				wantEqual(t, "data", text(got.Data), "in\uFFFD")
+				wantEqual(t, "output", text(got.Output), "out\uFFFD")
+				wantEqual(t, "error", text(got.Error), "err\uFFFD")
+			}},
+		{"NUL escaped in header JSON", func(r *Request) { r.ResponseHeaders = JSON(`{"X":["a\u0000b"]}`) },
+			func(t *testing.T, got Request) {
+				if !jsonEqual(got.ResponseHeaders, JSON(`{"X":["a\ufffdb"]}`)) {
+					t.Errorf("response_headers = %s; want the NUL replaced", got.ResponseHeaders)
+				}
+			}},
+		{"invalid UTF-8 everywhere", func(r *Request) { r.Owner, r.URL, r.Data = "\xff\xfe", "https://x/\xff", new("a\xffb") },
+			func(t *testing.T, got Request) {
+				wantEqual(t, "owner", got.Owner, "\uFFFD")
+				wantEqual(t, "url", got.URL, "https://x/\uFFFD")
+				wantEqual(t, "data", text(got.Data), "a\uFFFDb")
+			}},
+		{"header JSON that is not JSON", func(r *Request) { r.RequestHeaders = JSON(`{"a":`) },
+			func(t *testing.T, got Request) {
+				if !jsonEqual(got.RequestHeaders, JSON(`"{\"a\":"`)) {
+					t.Errorf("request_headers = %s; want the text as a JSON string", got.RequestHeaders)
+				}
+			}},
+		{"a 500 000-digit order id", func(r *Request) { r.ReferenceType, r.ReferenceID = "Order", huge },
+			func(t *testing.T, got Request) {
+				if len(got.ReferenceID) > 2*defaultLimit || !strings.HasPrefix(got.ReferenceID, huge[:defaultLimit]) ||
+					!strings.HasSuffix(got.ReferenceID, "[cut from 500000 bytes]") {
+					t.Errorf("reference_id = %d bytes ending %q; want the first %d bytes and a note of the full size",
+						len(got.ReferenceID), got.ReferenceID[max(0, len(got.ReferenceID)-30):], defaultLimit)
+				}
+			}},
+		{"a 500 000-byte URL and body", func(r *Request) { r.URL, r.Output = "https://x/?id="+huge, new(huge+huge+huge) },
+			func(t *testing.T, got Request) {
+				if len(got.URL) > columnLimits["url"]+64 || !strings.Contains(got.URL, "[cut from") {
+					t.Errorf("url = %d bytes; want it cut near %d with a note", len(got.URL), columnLimits["url"])
+				}
+				if len(text(got.Output)) != columnLimits["output"] || !got.OutputTruncated {
+					t.Errorf("output = %d bytes, truncated %v; want %d, flagged", len(text(got.Output)), got.OutputTruncated, columnLimits["output"])
+				}
+			}},
+	}
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		var rows []*Request
+		for i, tt := range tests {
+			r := &Request{ID: fmt.Sprintf("hostile-%02d", i), Service: "erp"}
+			tt.set(r)
+			rows = append(rows, r)
+		}
+		if err := WriteBatch(context.Background(), db, rows); err != nil {
+			t.Fatalf("WriteBatch = %v; want every row stored", err)
+		}
+		stored := rowsByID(t, db)
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, ok := stored[rows[i].ID]
+				if !ok {
+					t.Fatalf("row %s not stored", rows[i].ID)
+				}
+				tt.check(t, got)
+			})
+		}
+	})
+}
+
+func wantEqual[T comparable](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %#v; want %#v", what, got, want)
+	}
 }
 
 // TestWriteBatchIsIdempotent: writing rows that are already stored, as a retry after a lost
@@ -508,4 +587,12 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// text is the stored text of a nullable column, "" for NULL.
+func text(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -1,15 +1,18 @@
 package integration
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/apitemplate/server/internal/redact"
 	"github.com/apitemplate/server/internal/requestid"
 )
 
@@ -28,8 +31,8 @@ type Options struct {
 	// BodyCap is how many bytes of each body are stored (default 64 KiB); longer bodies are
 	// cut at a UTF-8 boundary and flagged with their original size.
 	BodyCap int64
-	// Redactor masks secrets before a record leaves the Transport (default: the default lists).
-	Redactor *Redactor
+	// Redactor masks secrets before a record is stored (default: redact.Default's lists).
+	Redactor *redact.Redactor
 	// Status decides a finished call's status (default DefaultStatus).
 	Status func(resp *http.Response, err error) Status
 }
@@ -43,14 +46,14 @@ func DefaultStatus(resp *http.Response, err error) Status {
 	return StatusCompleted
 }
 
-var sharedRedactor = NewRedactor(DefaultRedactConfig())
+var defaultRedactor = redact.New(redact.Default())
 
 func (o Options) withDefaults() Options {
 	if o.BodyCap <= 0 {
 		o.BodyCap = 64 << 10
 	}
 	if o.Redactor == nil {
-		o.Redactor = sharedRedactor
+		o.Redactor = defaultRedactor
 	}
 	if o.Status == nil {
 		o.Status = DefaultStatus
@@ -62,13 +65,14 @@ func (o Options) withDefaults() Options {
 // attempt, redirect hops included. It never changes what the caller sends or receives:
 // bodies stream through untouched while at most BodyCap bytes of each are copied aside.
 //
-// A call's record is finished when its response body reaches EOF, is closed, or fails to
-// read, or when the request's context ends (so a body nobody reads is still recorded, at most
-// 0.1 s later).
+// A call's record is finished when its response body reaches EOF, is closed or fails to
+// read, or when the request's context ends, so a body nobody reads is still recorded. A
+// Buffer's Close finishes the bodies still open.
 type Transport struct {
-	base http.RoundTripper
-	sink Sink
-	opts Options
+	base   http.RoundTripper
+	sink   Sink
+	buffer *Buffer // sink, when it is a Buffer: records are redacted on its goroutine
+	opts   Options
 }
 
 // NewTransport wraps base (http.DefaultTransport when nil) so that its calls go to sink.
@@ -76,17 +80,69 @@ func NewTransport(base http.RoundTripper, sink Sink, opts Options) *Transport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &Transport{base: base, sink: sink, opts: opts.withDefaults()}
+	t := &Transport{base: base, sink: sink, opts: opts.withDefaults()}
+	t.buffer, _ = sink.(*Buffer)
+	return t
 }
 
-// NewClient returns an *http.Client that records its calls to sink. It has a 30 s timeout:
-// a third party that never answers must not hold a request forever. Set Timeout to 0 for
-// protocol upgrades (101): net/http hides the read-write body of clients with a timeout.
-func NewClient(sink Sink, opts Options) *http.Client {
-	return &http.Client{
-		Transport: NewTransport(http.DefaultTransport.(*http.Transport).Clone(), sink, opts),
-		Timeout:   30 * time.Second,
+// Client is an *http.Client whose calls are recorded, and whose errors carry the URL
+// redacted: a handler that logs the error of Do logs no token. Pass Client.Client where a
+// library wants an *http.Client; its calls are still recorded, but the errors it returns
+// are net/http's own, with the query in clear.
+type Client struct {
+	*http.Client
+	redactor *redact.Redactor
+}
+
+// NewClient returns a Client that records its calls to sink. It has a 30 s timeout: a third
+// party that never answers must not hold a request forever. Set Timeout to 0 for protocol
+// upgrades (101): net/http hides the read-write body of clients with a timeout.
+func NewClient(sink Sink, opts Options) *Client {
+	t := NewTransport(http.DefaultTransport.(*http.Transport).Clone(), sink, opts)
+	return &Client{Client: &http.Client{Transport: t, Timeout: 30 * time.Second}, redactor: t.opts.Redactor}
+}
+
+// Do sends req as http.Client.Do does.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.Client.Do(req)
+	return resp, c.redactError(err)
+}
+
+// Get, Head, Post and PostForm are http.Client's, with the errors of Do.
+func (c *Client) Get(url string) (*http.Response, error) { return c.send(http.MethodGet, url, "", nil) }
+
+func (c *Client) Head(url string) (*http.Response, error) {
+	return c.send(http.MethodHead, url, "", nil)
+}
+
+func (c *Client) Post(url, contentType string, body io.Reader) (*http.Response, error) {
+	return c.send(http.MethodPost, url, contentType, body)
+}
+
+func (c *Client) PostForm(url string, data url.Values) (*http.Response, error) {
+	return c.Post(url, "application/x-www-form-urlencoded", strings.NewReader(data.Encode()))
+}
+
+func (c *Client) send(method, url, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return nil, c.redactError(err)
 	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return c.Do(req)
+}
+
+// redactError redacts the URL of every *url.Error in err's chain (net/http wraps every
+// failure of Do in one, with the query as the caller wrote it).
+func (c *Client) redactError(err error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if ue, ok := e.(*url.Error); ok {
+			ue.URL = c.redactor.URL(ue.URL, nil)
+		}
+	}
+	return err
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -94,17 +150,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := &call{t: t, req: req, start: time.Now()}
 	out := req
 	if req.Body != nil && req.Body != http.NoBody {
-		c.reqCap = capture{limit: t.opts.BodyCap, hint: req.ContentLength}
-		c.reqBody = &c.reqCap
-		// A replayable body (http.NewRequest gives bytes and strings readers a GetBody) is
-		// captured from a second reader over the same bytes, and the caller's body is sent as
-		// it is: net/http writes headers and an in-memory body in one go, but flushes the
-		// headers first for any other body type, a write (and, for the upstream, a read) more
-		// per call, 15-35 µs against a loopback server.
+		c.reqBody = newCapture(t.opts.BodyCap, req.ContentLength)
 		if !replay(req, c.reqBody) {
 			// A RoundTripper must not modify the caller's request: send a shallow copy whose
-			// body is tee'd. GetBody stays the caller's, so redirects and retries resend the
-			// whole body.
+			// body is tee'd. GetBody stays the caller's, so redirects resend the whole body.
 			copied := *req
 			copied.Body = &teeBody{rc: req.Body, c: c.reqBody}
 			out = &copied
@@ -116,35 +165,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols || resp.Body == nil || resp.Body == http.NoBody {
-		// A 101 body is the read-write connection itself: leave it exactly as it is.
-		c.finish(resp, nil, nil)
+		c.finish(resp, nil, nil) // a 101 body is the read-write connection itself: leave it alone
 		return resp, nil
 	}
-	body := &c.body
-	*body = recordingBody{rc: resp.Body, call: c, resp: resp, c: capture{limit: t.opts.BodyCap, hint: resp.ContentLength}}
-	// A context that can end is watched (a context that cannot would only be held forever).
-	// net/http has already asked for its Done channel, so asking again allocates nothing.
-	if req.Context().Done() != nil {
-		body.watchable = true
-		watched.watch(body)
-		if err := req.Context().Err(); err != nil { // ended during the call: no sweep will see it
-			body.end(err)
-		}
-	}
+	body := &recordingBody{rc: resp.Body, call: c, resp: resp, c: newCapture(t.opts.BodyCap, resp.ContentLength)}
+	body.watch(req.Context())
 	resp.Body = body
 	return resp, nil
 }
 
-// call is one attempt in flight. It holds everything the caller's goroutine keeps of the
-// call while it is open (captures, the response body wrapper) in one allocation.
+// call is one attempt in flight.
 type call struct {
 	t       *Transport
 	req     *http.Request
 	start   time.Time
 	inbound bool     // a call a third party made to us (Inbound)
-	reqBody *capture // nil without a request body; else &reqCap
-	reqCap  capture
-	body    recordingBody // the response body handed to the caller
+	reqBody *capture // nil without a request body
 	once    sync.Once
 }
 
@@ -158,170 +194,131 @@ func attempt(req *http.Request, base int) int {
 	return n
 }
 
-// finish hands the call's record to the sink, once. respBody is nil when there was no body
-// or it was not captured.
-//
-// The record is made in two steps. What must be read now, while the request and response are
-// as the caller left them, is taken at once into a rawCall: the record's facts, and the
-// headers and captured bodies as they are. What is costly (redaction, decoding and capping
-// bodies, encoding headers as JSON) is rawCall.build. A Buffer copies the rawCall into its
-// frame right here and builds later, on its flusher, just before writing: the caller's
-// goroutine pays for a copy, not for the redaction of two bodies. Any other sink gets the
-// record built.
+// finish hands the call's record to the sink, once. respBody is nil when the response had
+// no body or it was not captured. A Buffer gets the record unredacted and redacts it on its
+// own goroutine just before writing; any other sink gets it finished.
 func (c *call) finish(resp *http.Response, err error, respBody *capture) {
 	c.once.Do(func() {
-		defer c.reqBody.release()
-		defer respBody.release()
-		var seen rawCall // on this stack: the Buffer copies it, nothing else keeps it
-		c.see(&seen, resp, err, respBody)
-		if b, ok := c.t.sink.(*Buffer); ok {
-			b.addCall(&seen)
+		r := c.record(resp, err, respBody)
+		if c.t.buffer != nil {
+			c.t.buffer.add(r)
 			return
 		}
-		raw := new(rawCall) // the record refers to it until built
-		*raw = seen
-		r := raw.record()
-		r.materialize()
+		r.build()
 		c.t.sink.Add(r)
 	})
 }
 
-// see fills s from the request and response as they are now.
-func (c *call) see(s *rawCall, resp *http.Response, callErr error, respBody *capture) {
+// record makes the call's Request: its facts now, what needs redaction kept aside as seen.
+// Headers are cloned: the caller may change or reuse them once the call is over.
+func (c *call) record(resp *http.Response, callErr error, respBody *capture) *Request {
 	o := c.t.opts
 	req := c.req
-	d := DetailsFrom(req.Context())
-	*s = rawCall{
-		id:          newID(c.start),
-		service:     cmpOr(d.Service, o.Service),
-		description: cmpOr(d.Description, o.Description),
-		requestID:   requestid.FromContext(req.Context()),
-		owner:       cmpOr(d.Owner, o.Owner),
-		refType:     d.ReferenceType,
-		refID:       d.ReferenceID,
-		status:      cmpOr(o.Status(resp, callErr), StatusQueued),
-		method:      req.Method,
-		attempt:     attempt(req, d.attempt),
-		start:       c.start,
-		duration:    time.Since(c.start),
-
+	ctx := req.Context()
+	d := DetailsFrom(ctx)
+	took := time.Since(c.start)
+	ms := float64(took.Microseconds()) / 1000
+	r := &Request{
+		ID:                 newID(c.start).String(),
+		Service:            cmpOr(d.Service, o.Service),
+		IsRemoteRequest:    c.inbound,
+		RequestDescription: cmpOr(d.Description, o.Description),
+		RequestID:          requestid.FromContext(ctx),
+		TraceID:            requestid.TraceID(ctx),
+		Status:             cmpOr(o.Status(resp, callErr), StatusQueued),
+		Method:             req.Method,
+		Attempt:            attempt(req, d.attempt),
+		ReferenceType:      d.ReferenceType,
+		ReferenceID:        d.ReferenceID,
+		Owner:              cmpOr(d.Owner, o.Owner),
+		DurationMS:         &ms,
+		// Microseconds, as PostgreSQL keeps them: a record written twice compares equal to
+		// its stored self (see WriteBatch).
+		CreatedAt: c.start.UTC().Truncate(time.Microsecond),
+		UpdatedAt: c.start.Add(took).UTC().Truncate(time.Microsecond),
+	}
+	s := &seenCall{
 		redactor:  o.Redactor,
-		inbound:   c.inbound,
-		reqHeader: req.Header,
-		reqBody:   c.reqBody.snapshot(),
+		reqHeader: req.Header.Clone(),
+		reqBody:   c.reqBody.take(),
 		reqLength: req.ContentLength,
-		respBody:  respBody.snapshot(),
 	}
 	if c.inbound {
 		s.url = requestURL(req) // a server request's URL is only the path
 	} else {
-		s.reqURL = req.URL
+		s.url = req.URL.String()
 	}
 	if resp != nil {
-		s.hasResponse = true
-		s.statusCode, s.respHeader, s.respLength, s.respStatus = resp.StatusCode, resp.Header, resp.ContentLength, resp.Status
+		r.StatusCode = new(resp.StatusCode)
+		s.respHeader, s.respBody, s.respLength, s.respStatus = resp.Header.Clone(), respBody.take(), resp.ContentLength, resp.Status
 	}
 	if callErr != nil {
 		s.errText = callErr.Error()
 	}
-}
-
-// rawCall is a recorded call as it was seen when it finished: the record's facts, and the
-// headers and captured bodies before redaction, which build turns into the record's costly
-// fields. The Transport fills one in its call; the Buffer keeps it encoded in a frame
-// (appendCallHead and the bodies) and decodes it on its flusher.
-type rawCall struct {
-	// The facts: the record's cheap fields.
-	id          uuid.UUID
-	service     string
-	description string
-	requestID   string
-	owner       string
-	refType     string
-	refID       string
-	status      Status
-	method      string
-	attempt     int
-	start       time.Time     // when the call started
-	duration    time.Duration // to its end (monotonic clock)
-	statusCode  int           // with hasResponse
-
-	// What build redacts.
-	redactor    *Redactor
-	url         string   // an inbound call's URL, or an outbound one's decoded from its frame
-	reqURL      *url.URL // an outbound call's URL, read at once (appendCallHead, or build)
-	inbound     bool
-	reqHeader   http.Header
-	reqBody     capturedBody
-	reqLength   int64 // as declared; -1 when unknown
-	hasResponse bool
-	respHeader  http.Header
-	respBody    capturedBody
-	respLength  int64
-	respStatus  string // "200 OK"
-	errText     string // the transport's error
-}
-
-// record returns the Request of c's facts, whose costly fields are still to be built from c
-// (Request.materialize).
-func (c *rawCall) record() *Request {
-	// Microseconds, as PostgreSQL keeps them: a record written twice must compare equal to
-	// its stored self (see WriteBatch).
-	start := c.start.UTC().Truncate(time.Microsecond)
-	ms := float64(c.duration.Microseconds()) / 1000
-	r := &Request{
-		ID:                 c.id.String(),
-		Service:            c.service,
-		IsRemoteRequest:    c.inbound,
-		RequestDescription: c.description,
-		RequestID:          c.requestID,
-		Status:             c.status,
-		Method:             c.method,
-		Attempt:            c.attempt,
-		ReferenceType:      c.refType,
-		ReferenceID:        c.refID,
-		Owner:              c.owner,
-		DurationMS:         &ms,
-		CreatedAt:          start,
-		UpdatedAt:          c.start.UTC().Add(c.duration).Truncate(time.Microsecond),
-		raw:                c,
-	}
-	if c.hasResponse {
-		code := c.statusCode
-		r.StatusCode = &code
-	}
+	r.seen = s
 	return r
 }
 
-// build fills r's costly fields from c.
-func (c *rawCall) build(r *Request) {
-	// Redact in the order the data flowed, so that every secret sent is known before the
-	// response, which may echo it, is redacted.
-	var secrets Secrets
-	red := c.redactor
-	r.RequestHeaders = headerJSON(red.Header(c.reqHeader, &secrets))
-	if c.reqBody.present {
-		r.Data, r.DataTruncated, r.DataSize = c.reqBody.text(c.reqHeader, c.reqLength, red, &secrets)
+// seenCall is what a call's record keeps until it is redacted: the headers, URL and bodies
+// as they went over the wire.
+type seenCall struct {
+	redactor   *redact.Redactor
+	url        string
+	reqHeader  http.Header
+	reqBody    *capturedBody
+	reqLength  int64 // as declared; -1 when unknown
+	respHeader http.Header
+	respBody   *capturedBody
+	respLength int64
+	respStatus string // "404 Not Found"
+	errText    string // the transport's error
+}
+
+// build fills r's redacted fields. It redacts in the order the data flowed, sharing one
+// Secrets, so that every secret sent is known before the response, which may echo it.
+func (s *seenCall) build(r *Request) {
+	var secrets redact.Secrets
+	red := s.redactor
+	r.RequestHeaders = headerJSON(red.Header(s.reqHeader, &secrets))
+	if s.reqBody != nil {
+		r.Data, r.DataTruncated, r.DataSize = s.reqBody.text(s.reqHeader, s.reqLength, red, &secrets)
 	}
-	u := c.url
-	if c.reqURL != nil {
-		u = c.reqURL.String()
+	r.URL = red.URL(s.url, &secrets)
+	if s.respHeader != nil {
+		r.ResponseHeaders = headerJSON(red.Header(s.respHeader, &secrets))
 	}
-	r.URL = red.URL(u, &secrets)
-	if c.hasResponse {
-		r.ResponseHeaders = headerJSON(red.Header(c.respHeader, &secrets))
-	}
-	if c.respBody.present {
-		r.Output, r.OutputTruncated, r.OutputSize = c.respBody.text(c.respHeader, c.respLength, red, &secrets)
+	if s.respBody != nil {
+		r.Output, r.OutputTruncated, r.OutputSize = s.respBody.text(s.respHeader, s.respLength, red, &secrets)
 	}
 	switch {
-	case c.errText != "":
-		msg := secrets.Mask(c.errText)
-		r.Error = &msg
-	case r.Status == StatusFailed && c.respStatus != "":
-		msg := "unexpected response status " + c.respStatus
-		r.Error = &msg
+	case s.errText != "":
+		r.Error = new(secrets.Mask(red.Text(s.errText)))
+	case r.Status == StatusFailed && s.respStatus != "":
+		r.Error = new("unexpected response status " + s.respStatus)
 	}
+}
+
+// size is what s adds to its record's size until it is built.
+func (s *seenCall) size() int {
+	n := len(s.url) + len(s.respStatus) + len(s.errText) + headerSize(s.reqHeader) + headerSize(s.respHeader)
+	if s.reqBody != nil {
+		n += cap(s.reqBody.buf)
+	}
+	if s.respBody != nil {
+		n += cap(s.respBody.buf)
+	}
+	return n
+}
+
+func headerSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		n += len(k) + 16 // the key and its slice header, roughly
+		for _, v := range vs {
+			n += len(v) + 16
+		}
+	}
+	return n
 }
 
 func cmpOr[S ~string](a, b S) S {
@@ -350,14 +347,29 @@ type recordingBody struct {
 	rc   io.ReadCloser
 	call *call
 	resp *http.Response
-	c    capture
+	c    *capture
 
-	// While open, in a list of the watcher's (watch.go), guarded by its shard's lock.
-	// watchable is set before the body is watched and never changes.
-	next, prev *recordingBody
-	shard      uint8
-	watched    bool
-	watchable  bool
+	mu        sync.Mutex
+	stopWatch func() bool // stops the context.AfterFunc of watch
+	ended     bool
+}
+
+// watch finishes the record when ctx ends, and lets a Buffer's Close finish it too.
+func (b *recordingBody) watch(ctx context.Context) {
+	if buf := b.call.t.buffer; buf != nil {
+		buf.track(b)
+	}
+	if ctx.Done() == nil {
+		return // a context that cannot end
+	}
+	stop := context.AfterFunc(ctx, func() { b.end(ctx.Err()) })
+	b.mu.Lock()
+	b.stopWatch = stop
+	ended := b.ended
+	b.mu.Unlock()
+	if ended {
+		stop()
+	}
 }
 
 func (b *recordingBody) Read(p []byte) (int, error) {
@@ -377,20 +389,36 @@ func (b *recordingBody) Close() error {
 	return err
 }
 
-// end finishes the record with what was captured so far. It runs from Read, Close or the
-// watcher (the request's context ended), whichever comes first; the record is finished once.
+// end finishes the record with what was captured so far. It runs from Read, Close, the
+// request's context ending or a Buffer's Close, whichever comes first; later calls do nothing.
 func (b *recordingBody) end(err error) {
-	// Finish, then unwatch: a sweep that still finds the body ends it too, and its finish
-	// waits for this one's (sync.Once). Unwatching first would let a Buffer's Close sweep
-	// miss a record that is on its way, then drop it as added after Close.
-	b.call.finish(b.resp, err, &b.c)
-	if testHookEnd != nil {
-		testHookEnd()
+	b.call.finish(b.resp, err, b.c)
+	b.mu.Lock()
+	stop, ended := b.stopWatch, b.ended
+	b.ended = true
+	b.mu.Unlock()
+	if ended {
+		return
 	}
-	if b.watchable {
-		watched.unwatch(b)
+	if stop != nil {
+		stop()
+	}
+	if buf := b.call.t.buffer; buf != nil {
+		buf.untrack(b)
 	}
 }
 
-// testHookEnd, when set by a test, runs inside end between finishing and unwatching.
-var testHookEnd func()
+// headerJSON is how headers are stored: a JSON object of lists, keys sorted, <>& left as
+// they are (they are not in a page), or nil for no headers.
+func headerJSON(h http.Header) JSON {
+	if h == nil {
+		return nil
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(h); err != nil {
+		return nil // a map of strings always encodes
+	}
+	return JSON(strings.TrimSuffix(b.String(), "\n"))
+}

@@ -21,8 +21,13 @@ import (
 	"github.com/apitemplate/server/internal/requestid"
 )
 
+// doer is *http.Client or *integration.Client.
+type doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
 // send makes the call and reads and closes the whole body, as a well-behaved caller does.
-func send(t *testing.T, c *http.Client, req *http.Request) {
+func send(t *testing.T, c doer, req *http.Request) {
 	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
@@ -76,7 +81,7 @@ func TestCallerSeesTheSameBytes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sink := &integrationtest.Sink{}
 			recording := integration.NewClient(sink, integration.Options{Service: "httpbin"})
-			get := func(c *http.Client) (int, []byte) {
+			get := func(c doer) (int, []byte) {
 				req, _ := http.NewRequest(tc.method, up.URL+tc.path, strings.NewReader(tc.body))
 				if tc.body == "" {
 					req, _ = http.NewRequest(tc.method, up.URL+tc.path, nil)
@@ -127,6 +132,7 @@ func TestRecordOfACall(t *testing.T) {
 	sink := &integrationtest.Sink{}
 	client := integration.NewClient(sink, integration.Options{Service: "erp", Description: "Create order", Owner: "system"})
 	ctx := integration.WithReference(requestid.NewContext(context.Background(), "rid-9"), "Order", "42")
+	ctx = requestid.WithTraceID(ctx, "4bf92f3577b34da6a3ce929d0e0e4736")
 	ctx = integration.WithOwner(ctx, "alice@example.com")
 	body := `{"order_id":"42","password":"hunter2-secret"}`
 	req, _ := http.NewRequestWithContext(ctx, "POST", up.URL+"/anything?api_key=k3y-v4lue-123&page=2", strings.NewReader(body))
@@ -143,6 +149,7 @@ func TestRecordOfACall(t *testing.T) {
 		{"service", r.Service, "erp"},
 		{"request_description", r.RequestDescription, "Create order"},
 		{"request_id", r.RequestID, "rid-9"},
+		{"trace_id", r.TraceID, "4bf92f3577b34da6a3ce929d0e0e4736"},
 		{"status", r.Status, integration.StatusCompleted},
 		{"method", r.Method, "POST"},
 		{"status_code", deref(r.StatusCode), 200},

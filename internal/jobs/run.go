@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/apitemplate/server/internal/requestid"
 )
 
 // recordTimeout bounds each write to job_runs. Records are written on a context that Stop
@@ -58,10 +60,21 @@ func (s *Scheduler) run(ctx context.Context, e *entry, tick time.Time) (Result, 
 
 	r := s.newRow(j.Name)
 	r.ID = s.recordStart(ctx, log, r)
+	ctx = requestid.NewContext(ctx, RunRequestID(r.ID))
 	log.Info("jobs: run started")
 	begin := time.Now() // durations from the monotonic clock, whatever Config.Now says
 	rows, err := call(ctx, j.Run, s.timeoutOf(j))
 	return s.finish(ctx, log, r, time.Since(begin), rows, err)
+}
+
+// RunRequestID is the request id of everything a run does, its recorded integration calls
+// included: "job-run-" and the run's id in job_runs, so a run's history leads to its calls.
+// A run whose start could not be recorded (id 0) gets a random id.
+func RunRequestID(runID int64) string {
+	if runID == 0 {
+		return requestid.New()
+	}
+	return fmt.Sprintf("job-run-%d", runID)
 }
 
 // call runs fn under timeout (none if zero) and turns a panic into a *panicError.
