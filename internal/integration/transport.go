@@ -2,15 +2,18 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/apitemplate/server/internal/redact"
 	"github.com/apitemplate/server/internal/requestid"
@@ -408,17 +411,29 @@ func (b *recordingBody) end(err error) {
 	}
 }
 
-// headerJSON is how headers are stored: a JSON object of lists, keys sorted, <>& left as
-// they are (they are not in a page), or nil for no headers.
+// headerJSON is how headers are stored: a JSON object of lists, keys sorted, or nil for no
+// headers. Written by hand rather than by encoding/json's reflection, which took a tenth of
+// the time to build a record (BenchmarkBuild).
 func headerJSON(h http.Header) JSON {
 	if h == nil {
 		return nil
 	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(h); err != nil {
-		return nil // a map of strings always encodes
+	keys := slices.Sorted(maps.Keys(h))
+	b := make([]byte, 0, 64*len(h))
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b, _ = jsontext.AppendQuote(b, k) // invalid UTF-8 becomes U+FFFD
+		b = append(b, ':', '[')
+		for j, v := range h[k] {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b, _ = jsontext.AppendQuote(b, v)
+		}
+		b = append(b, ']')
 	}
-	return JSON(strings.TrimSuffix(b.String(), "\n"))
+	return JSON(append(b, '}'))
 }

@@ -47,7 +47,10 @@ func headerValue(name, v string, s *Secrets) string {
 	case strings.HasSuffix(name, "authorization") && ok && isScheme(scheme):
 		cred = strings.TrimSpace(cred)
 		s.Add(cred)
-		if dec, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(cred, "=")); err == nil && strings.EqualFold(scheme, "Basic") {
+		if !strings.EqualFold(scheme, "Basic") {
+			return scheme + " " + Mask
+		}
+		if dec, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(cred, "=")); err == nil {
 			_, pw, _ := strings.Cut(string(dec), ":")
 			s.Add(string(dec))
 			s.Add(pw)

@@ -47,7 +47,7 @@ func (j *jsonReader) free() {
 // comment, single quotes...) on, the rest is scanned loosely. A leading
 // byte-order mark is skipped.
 func (r *Redactor) json(b []byte, s *Secrets, depth int) []byte {
-	w := jsonWalker{r: r, s: s, depth: depth, b: b, hits: s.in(b)}
+	w := jsonWalker{r: r, s: s, depth: depth, b: b}
 	stop := w.walk(len(bytes.TrimPrefix(b, []byte("\ufeff"))))
 	return apply(b, append(w.edits, r.loose(b, stop, true, s)...))
 }
@@ -57,7 +57,7 @@ type jsonWalker struct {
 	s       *Secrets
 	depth   int
 	b       []byte
-	hits    bool // b holds a known secret
+	hits    int8 // b holds a known secret: 1 yes, -1 no, 0 not looked yet
 	edits   []edit
 	j       *jsonReader
 	collect bool // only collect the strings and numbers
@@ -109,7 +109,13 @@ func (w *jsonWalker) walk(n int) int {
 // value redacts the string or number v found at w.b[start:].
 func (w *jsonWalker) value(v []byte, start int) {
 	if v[0] != '"' {
-		if w.hits && w.s.in(v) {
+		if w.hits == 0 { // looked for once, at the first number: most bodies hold no secret
+			w.hits = -1
+			if w.s.in(w.b) {
+				w.hits = 1
+			}
+		}
+		if w.hits > 0 && w.s.in(v) {
 			w.edits = append(w.edits, edit{start, start + len(v), quotedMask})
 		}
 		return

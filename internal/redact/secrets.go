@@ -76,7 +76,9 @@ func (s *Secrets) unicode(hasEscape bool) {
 func spellings(v string) []string {
 	b := []byte(v)
 	out := []string{v}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+	// Unpadded only: a padded echo starts with the unpadded spelling, so it is found too,
+	// and Mask takes its padding with it.
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 		out = append(out, enc.EncodeToString(b))
 	}
 	if plain(v) {
@@ -138,6 +140,16 @@ func uEscape(v, digits string, min rune) string {
 	return b.String()
 }
 
+// base64Like reports whether f could be a base64 spelling, whose padding Mask takes too.
+func base64Like(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; !identByte(c) && c != '+' && c != '/' {
+			return false
+		}
+	}
+	return true
+}
+
 // Mask replaces every spelling of every value searched for with Mask;
 // overlapping matches become one Mask. Without a match it returns text itself,
 // without allocating.
@@ -149,12 +161,16 @@ func (s *Secrets) Mask(text string) string {
 	var hits []edit
 	for _, f := range s.forms {
 		for off := 0; ; off++ { // not += len: "aaaa" in "aaaaa" must reach the last byte too
-			k := strings.Index(text[off:], f.s)
+			k := index(text[off:], f.s)
 			if k < 0 {
 				break
 			}
 			off += k
-			hits = append(hits, edit{off, off + len(f.s), Mask})
+			end := off + len(f.s)
+			for n := 0; n < 2 && end < len(text) && text[end] == '=' && base64Like(f.s); n++ {
+				end++ // a base64 spelling's padding
+			}
+			hits = append(hits, edit{off, end, Mask})
 		}
 	}
 	slices.SortFunc(hits, func(a, b edit) int { return a.start - b.start })
@@ -183,7 +199,46 @@ func (s *Secrets) in(b []byte) bool {
 		return false
 	}
 	s.unicode(bytes.Contains(b, []byte(`\u`)))
-	return slices.ContainsFunc(s.forms, func(f spelling) bool { return bytes.Contains(b, f.b) })
+	return slices.ContainsFunc(s.forms, func(f spelling) bool { return indexBytes(b, f.b) >= 0 })
+}
+
+// head is how much of a spelling index looks for at once. Go's Index runs a vector search
+// for patterns up to about this long, and a much slower rolling hash beyond; a bearer token
+// is often ten times as long (record_total_vs_otelhttp in docs/BENCHMARKS.md).
+const head = 32
+
+// index is strings.Index(text, f), finding f by its first head bytes.
+func index(text, f string) int {
+	if len(f) <= head {
+		return strings.Index(text, f)
+	}
+	for off := 0; ; {
+		k := strings.Index(text[off:], f[:head])
+		if k < 0 {
+			return -1
+		}
+		if strings.HasPrefix(text[off+k:], f) {
+			return off + k
+		}
+		off += k + 1
+	}
+}
+
+// indexBytes is index for bytes.
+func indexBytes(text, f []byte) int {
+	if len(f) <= head {
+		return bytes.Index(text, f)
+	}
+	for off := 0; ; {
+		k := bytes.Index(text[off:], f[:head])
+		if k < 0 {
+			return -1
+		}
+		if bytes.HasPrefix(text[off+k:], f) {
+			return off + k
+		}
+		off += k + 1
+	}
 }
 
 // maskTail masks an end of b that starts a spelling, 4 bytes or more: in a text
