@@ -11,16 +11,19 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== envelope: normalized handler vs bare Echo (same JSON), error path vs Echo's default"
 go test -run '^$' -bench 'Success|Error' -benchtime 200000x -count 3 "$@" ./internal/normalize/
 
-echo "== outbound call: bare vs recording transport vs synchronous insert per call"
-go test -run '^$' -bench 'BenchmarkCall' -benchtime 1x "$@" ./internal/integration/
-go test -run '^$' -bench 'RecorderOverhead' -benchtime 200000x -count 3 "$@" ./internal/integration/
-go test -run '^$' -bench 'FlusherBuild|RedactBody' -benchtime 20000x -count 3 "$@" ./internal/integration/
+echo "== recorded call vs otelhttp: total cost, and what recording adds to a 2 ms call (bench/)"
+(cd bench && go run ./record)
+
+echo "== the buffer's goroutine: building one record (redaction, header JSON, sanitize)"
+go test -run '^$' -bench 'Build' -benchmem -count 3 "$@" ./internal/integration/
+go test -run '^$' -bench 'Body1KiBJSON|SecretsAdd' -benchmem -count 3 "$@" ./internal/redact/
 
 echo "== flush: COPY through the buffer vs psql \\copy of the same rows"
 go test -run '^$' -bench 'FlushPostgres' -benchtime 1x "$@" ./internal/integration/
 
-echo "== memory: 1 000 000 records with the database down"
-go test -run '^$' -bench 'BurstDBDown' -benchtime 1x "$@" ./internal/integration/
+echo "== memory: 1 000 000 records with the database down, each variant in its own process"
+go test -run '^$' -bench 'BurstDBDown/defaults' -benchtime 1x "$@" ./internal/integration/
+go test -run '^$' -bench 'BurstDBDown/bytes-bound' -benchtime 1x "$@" ./internal/integration/
 
 echo "== prune: 1 000 000 expired rows while inserts continue"
 go test -run '^$' -bench 'Prune' -benchtime 1x -timeout 30m "$@" ./internal/jobs/

@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,9 +120,11 @@ func writeCSV(tb testing.TB, path string, rows []*Request) {
 	}
 }
 
-// BenchmarkFlushPostgres measures Buffer.Flush (COPY, in BatchSize batches) on 50 000 realistic
-// rows, and in the same run psql's \copy of the same rows from a CSV file into the same,
-// truncated table. copy-ratio is ours / \copy in rows per second; the goal is >= 0.8.
+// BenchmarkFlushPostgres measures Buffer.Flush (COPY, in batches of BatchSize) of 50 000
+// realistic rows against psql's \copy of the same rows from a CSV file into the same,
+// truncated table, interleaved (ours, theirs, ours, ...) for five rounds. copy-ratio is the
+// median of the rounds' ours / \copy in rows per second: flush_vs_copy, goal at least 0.9 with
+// the server's batch size, where the benchmark fails below it.
 //
 //	go test -run '^$' -bench FlushPostgres -benchtime 1x ./internal/integration/
 func BenchmarkFlushPostgres(b *testing.B) {
@@ -131,7 +134,7 @@ func BenchmarkFlushPostgres(b *testing.B) {
 	}
 	db := dbtest.Postgres(b)
 	dbURL := databaseURL(b, db)
-	const n = 50_000
+	const n, rounds, goal = 50_000, 5, 0.9
 	created := time.Now().UTC().Truncate(time.Microsecond)
 	rows := make([]*Request, n)
 	for i := range rows {
@@ -141,44 +144,53 @@ func BenchmarkFlushPostgres(b *testing.B) {
 	writeCSV(b, csvPath, rows)
 	ctx := context.Background()
 
-	for _, batch := range []int{1_000, 5_000, n} {
+	ours := func(batch int) time.Duration {
+		dbtest.Exec(b, db, "TRUNCATE integration_requests")
+		buf := NewBuffer(db, BufferConfig{MaxEntries: n, MaxBytes: 1 << 30, FlushThreshold: n + 1, BatchSize: batch})
+		for _, r := range rows {
+			cp := *r
+			buf.Add(&cp)
+		}
+		start := time.Now()
+		stored, err := buf.Flush(ctx)
+		took := time.Since(start)
+		if err != nil || stored != n {
+			b.Fatalf("Flush = %d, %v; want %d, nil", stored, err, n)
+		}
+		return took
+	}
+	theirs := func() time.Duration {
+		dbtest.Exec(b, db, "TRUNCATE integration_requests")
+		cmd := exec.CommandContext(ctx, psql, dbURL, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+			`\copy integration_requests (`+strings.Join(columnNames, ", ")+`) FROM '`+csvPath+`' WITH (FORMAT csv)`)
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		took := time.Since(start)
+		if err != nil {
+			b.Fatalf("psql \\copy: %v: %s", err, out)
+		}
+		if got := rowCount(b, db); got != n {
+			b.Fatalf("\\copy stored %d rows; want %d", got, n)
+		}
+		return took
+	}
+	for _, batch := range []int{1_000, n} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			var ours, theirs time.Duration
 			for range b.N {
-				b.StopTimer()
-				dbtest.Exec(b, db, "TRUNCATE integration_requests")
-				buf := NewBuffer(db, BufferConfig{MaxEntries: n, MaxBytes: 1 << 30, FlushThreshold: n + 1, BatchSize: batch})
-				for _, r := range rows {
-					buf.Add(r)
+				var ratios []float64
+				for range rounds {
+					o, t := ours(batch), theirs()
+					ratios = append(ratios, t.Seconds()/o.Seconds()) // rows/s ours over theirs
 				}
-				b.StartTimer()
-				start := time.Now()
-				stored, err := buf.Flush(ctx)
-				ours += time.Since(start)
-				b.StopTimer()
-				if err != nil || stored != n {
-					b.Fatalf("Flush = %d, %v; want %d, nil", stored, err, n)
+				slices.Sort(ratios)
+				median := ratios[rounds/2]
+				b.ReportMetric(median, "copy-ratio")
+				b.ReportMetric(ratios[0], "copy-ratio-min")
+				b.ReportMetric(ratios[rounds-1], "copy-ratio-max")
+				if batch == 1_000 && median < goal {
+					b.Errorf("flush_vs_copy = %.2f with the server's batch size; goal at least %.1f", median, goal)
 				}
-
-				dbtest.Exec(b, db, "TRUNCATE integration_requests")
-				cmd := exec.CommandContext(ctx, psql, dbURL, "-q", "-v", "ON_ERROR_STOP=1", "-c",
-					`\copy integration_requests (`+strings.Join(columnNames, ", ")+`) FROM '`+csvPath+`' WITH (FORMAT csv)`)
-				start = time.Now()
-				out, err := cmd.CombinedOutput()
-				theirs += time.Since(start)
-				if err != nil {
-					b.Fatalf("psql \\copy: %v: %s", err, out)
-				}
-				if got := rowCount(b, db); got != n {
-					b.Fatalf("\\copy stored %d rows; want %d", got, n)
-				}
-				b.StartTimer()
 			}
-			oursRate := float64(n*b.N) / ours.Seconds()
-			theirRate := float64(n*b.N) / theirs.Seconds()
-			b.ReportMetric(oursRate, "rows/s")
-			b.ReportMetric(theirRate, "copy-rows/s")
-			b.ReportMetric(oursRate/theirRate, "copy-ratio")
 		})
 	}
 }
@@ -340,5 +352,51 @@ func BenchmarkBuild(b *testing.B) {
 		}}
 		r.build()
 		sanitize(r)
+	}
+}
+
+// cannedTransport answers at once with a 4 KiB JSON body, without a network: with it,
+// BenchmarkCaller measures only what recording adds on the caller's goroutine.
+type cannedTransport struct{ body string }
+
+func (c cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	return &http.Response{StatusCode: 200, Status: "200 OK", ContentLength: int64(len(c.body)), Request: req,
+		Header: http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(c.body))}},
+		Body:   io.NopCloser(strings.NewReader(c.body))}, nil
+}
+
+// BenchmarkCaller is the caller's share of a recorded call with 4 KiB bodies each way, the
+// record_added_realistic call (bench/): capture, headers cloned, the record handed to a
+// Buffer. bare is the same call through the canned transport alone.
+func BenchmarkCaller(b *testing.B) {
+	body := strings.Repeat("x", 4<<10)
+	canned := cannedTransport{body: `"` + body[:len(body)-2] + `"`}
+	buf := NewBuffer(nil, BufferConfig{MaxEntries: 1 << 20, MaxBytes: 1 << 40, FlushThreshold: 1 << 30})
+	for _, bm := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{{"bare", canned}, {"recorded", NewTransport(canned, buf, Options{Service: "erp"})}} {
+		b.Run(bm.name, func(b *testing.B) {
+			client := &http.Client{Transport: bm.rt}
+			b.ReportAllocs()
+			for b.Loop() {
+				req, _ := http.NewRequest("POST", "http://erp.example/orders", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer abc.def.ghi")
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			buf.mu.Lock()
+			buf.waiting, buf.waitingBytes = nil, 0 // not written: this measures the caller
+			buf.mu.Unlock()
+		})
 	}
 }

@@ -31,7 +31,12 @@ type capture struct {
 func newCapture(limit, hint int64) *capture { return &capture{limit: limit, hint: hint} }
 
 // Write implements io.Writer; it never fails.
-func (c *capture) Write(p []byte) (int, error) {
+func (c *capture) Write(p []byte) (int, error) { return captureWrite(c, p) }
+
+// WriteString spares io.Copy from a strings.Reader (replay) a copy of the whole body.
+func (c *capture) WriteString(s string) (int, error) { return captureWrite(c, s) }
+
+func captureWrite[B []byte | string](c *capture, p B) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.taken {

@@ -75,7 +75,7 @@ func sanitize(r *Request) {
 				flag.SetBool(true)
 			}
 		case *JSON:
-			*v = cleanJSON(*v)
+			*v = cleanJSON(*v, r.encoded)
 		case *time.Time:
 			*v = v.UTC()
 		case **float64:
@@ -112,16 +112,16 @@ func cleanText(s string, limit int, note bool) (string, bool) {
 	return s, true
 }
 
-// cleanJSON replaces what JSONB refuses: text that is not JSON, invalid UTF-8 and the escape
-// \u0000.
-func cleanJSON(j JSON) JSON {
+// cleanJSON replaces what JSONB refuses: text that is not JSON (unless encoded says it was
+// written here), invalid UTF-8 and the escape \u0000.
+func cleanJSON(j JSON, encoded bool) JSON {
 	if len(j) == 0 {
 		return j
 	}
-	if !json.Valid(j) {
+	if !encoded && !json.Valid(j) {
 		quoted, _ := json.Marshal(string(j)) // invalid UTF-8 becomes U+FFFD
 		j = quoted
-	} else if !utf8.Valid(j) {
+	} else if !encoded && !utf8.Valid(j) {
 		j = bytes.ToValidUTF8(j, []byte("\uFFFD"))
 	}
 	if bytes.Contains(j, []byte(`\u0000`)) {

@@ -293,6 +293,7 @@ func (s *seenCall) build(r *Request) {
 	if s.respBody != nil {
 		r.Output, r.OutputTruncated, r.OutputSize = s.respBody.text(s.respHeader, s.respLength, red, &secrets)
 	}
+	r.encoded = true
 	switch {
 	case s.errText != "":
 		r.Error = new(secrets.Mask(red.Text(s.errText)))

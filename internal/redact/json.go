@@ -57,7 +57,6 @@ type jsonWalker struct {
 	s       *Secrets
 	depth   int
 	b       []byte
-	hits    int8 // b holds a known secret: 1 yes, -1 no, 0 not looked yet
 	edits   []edit
 	j       *jsonReader
 	collect bool // only collect the strings and numbers
@@ -72,50 +71,61 @@ func (w *jsonWalker) walk(n int) int {
 	d := &w.j.dec
 	offset := func() int { return base + int(d.InputOffset()) }
 	for {
-		kind := d.PeekKind()
 		k, length := d.StackIndex(d.StackDepth())
-		name := kind == '"' && k == '{' && length%2 == 0 // an object member's name
+		before := offset()
+		tok, err := d.ReadToken()
+		kind := tok.Kind()
 		var v []byte
-		var err error
-		if kind == '"' || kind == '0' {
-			v, err = d.ReadValue()
-		} else {
-			_, err = d.ReadToken() // a delimiter or a literal
+		if err == nil && (kind == '"' || kind == '0') {
+			// The token as written: what follows the separators after the last token.
+			v = w.b[skip(w.b, before, " \t\r\n:,"):offset()]
 		}
 		switch {
 		case err == io.EOF:
 			return len(w.b)
 		case err != nil:
 			return offset()
-		case v == nil || w.collect && name:
-		case w.collect: // a string or number in a secret value: decoded, and as spelled
-			w.s.Add(string(w.unquote(v)))
-			w.s.Add(strings.TrimSuffix(strings.TrimPrefix(string(v), `"`), `"`))
-		case !name:
-			w.value(v, offset()-len(v))
-		case secret(w.r, w.unquote(v)):
-			from := offset()
-			if v, err = d.ReadValue(); err != nil { // cut or broken: mask loosely
-				e := looseValue(w.b, skip(w.b, from, " \t\r\n:"), true, w.s)
-				w.edits = append(w.edits, e)
-				return e.end
-			}
-			collectJSON(v, w.s)
-			w.edits = append(w.edits, edit{offset() - len(v), offset(), quotedMask})
 		}
+		name := kind == '"' && k == '{' && length%2 == 0 // an object member's name
+		if !w.token(v, offset(), name) {
+			continue
+		}
+		from := offset()
+		if v, err = d.ReadValue(); err != nil { // cut or broken: mask loosely
+			e := looseValue(w.b, skip(w.b, from, " \t\r\n:"), true, w.s)
+			w.edits = append(w.edits, e)
+			return e.end
+		}
+		w.secretValue(v, offset())
 	}
+}
+
+// token handles a string or number v (nil for other tokens) ending at end, and reports
+// whether it is the name of a secret member, whose value the caller reads next.
+func (w *jsonWalker) token(v []byte, end int, name bool) bool {
+	switch {
+	case v == nil || w.collect && name:
+	case w.collect: // a string or number in a secret value: decoded, and as spelled
+		w.s.Add(string(w.unquote(v)))
+		w.s.Add(strings.TrimSuffix(strings.TrimPrefix(string(v), `"`), `"`))
+	case !name:
+		w.value(v, end-len(v))
+	default:
+		return secret(w.r, w.unquote(v))
+	}
+	return false
+}
+
+// secretValue masks the value v of a secret member, ending at end, and collects it.
+func (w *jsonWalker) secretValue(v []byte, end int) {
+	collectJSON(v, w.s)
+	w.edits = append(w.edits, edit{end - len(v), end, quotedMask})
 }
 
 // value redacts the string or number v found at w.b[start:].
 func (w *jsonWalker) value(v []byte, start int) {
 	if v[0] != '"' {
-		if w.hits == 0 { // looked for once, at the first number: most bodies hold no secret
-			w.hits = -1
-			if w.s.in(w.b) {
-				w.hits = 1
-			}
-		}
-		if w.hits > 0 && w.s.in(v) {
+		if len(v) >= minLen && w.s.in(v) { // shorter numbers are never searched for
 			w.edits = append(w.edits, edit{start, start + len(v), quotedMask})
 		}
 		return
