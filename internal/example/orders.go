@@ -69,7 +69,7 @@ func (m *Module) createOrder(c echo.Context) (json.RawMessage, error) {
 		// redact it as the integration log does, in case it repeats our token.
 		var secrets redact.Secrets
 		secrets.Add(m.erp.Token)
-		answer = redact.New(redact.Default()).Body(answer, "application/json", false, &secrets)
+		answer = redact.Standard().Body(answer, "application/json", false, &secrets)
 		return nil, ErrERPRejected.New("order_id", orderID, "status", status).
 			WithData(map[string]any{"erp_response": json.RawMessage(answer)})
 	}

@@ -90,10 +90,17 @@ func writeCSV(tb testing.TB, path string, rows []*Request) {
 			if i > 0 {
 				w.WriteByte(',')
 			}
-			if p := reflect.ValueOf(v); p.Kind() == reflect.Pointer {
+			for p := reflect.ValueOf(v); p.Kind() == reflect.Pointer; p = p.Elem() {
 				v = nil
-				if !p.IsNil() {
-					v = p.Elem().Interface()
+				if p.IsNil() {
+					break
+				}
+				v = p.Elem().Interface()
+			}
+			if j, ok := v.(JSON); ok {
+				v = nil
+				if len(j) > 0 {
+					v = string(j)
 				}
 			}
 			switch v := v.(type) {

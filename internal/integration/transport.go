@@ -49,7 +49,7 @@ func DefaultStatus(resp *http.Response, err error) Status {
 	return StatusCompleted
 }
 
-var defaultRedactor = redact.New(redact.Default())
+var defaultRedactor = redact.Standard()
 
 func (o Options) withDefaults() Options {
 	if o.BodyCap <= 0 {

@@ -83,6 +83,9 @@ func apply[T string | []byte](b T, edits []edit) T {
 	last := 0
 	for _, e := range edits {
 		if e.start >= last && string(b[e.start:e.end]) != e.repl {
+			if out == nil {
+				out = make([]byte, 0, len(b)+len(e.repl)+32) // usually the only allocation
+			}
 			out = append(append(out, b[last:e.start]...), e.repl...)
 			last = e.end
 		}

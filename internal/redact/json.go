@@ -177,6 +177,10 @@ func (w *jsonWalker) unquote(v []byte) []byte {
 // both as spelled and decoded, and a value cut short at the end as it is.
 // Names and true, false and null are not secrets.
 func collectJSON(v []byte, s *Secrets) {
+	if s != nil && len(v) > 0 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && bytes.IndexByte(v[1:], '"') == len(v)-2 {
+		s.Add(string(v[1 : len(v)-1])) // a plain string, the usual secret: no tokenizer needed
+		return
+	}
 	if s != nil {
 		w := jsonWalker{s: s, b: v, collect: true}
 		s.Add(string(bytes.Trim(v[w.walk(len(v)):], " \t\r\n,:\"")))
