@@ -7,7 +7,6 @@ import (
 	"compress/zlib"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -108,7 +107,8 @@ func (c *capturedBody) text(h http.Header, declared int64, red *redact.Redactor,
 		raw = decoded
 		truncated = truncated || !complete
 	}
-	mediaType, _, _ := mime.ParseMediaType(contentType)
+	mediaType, _, _ := strings.Cut(contentType, ";") // ParseMediaType would build a map of its parameters
+	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
 	if isBinary(mediaType, raw, truncated) {
 		placeholder := fmt.Sprintf("[binary body: %d bytes, %s]", size, cmpOr(mediaType, "unknown type"))
 		return &placeholder, false, size
