@@ -16,6 +16,7 @@ var (
 	BulkValidation   = defineWithDetails(http.StatusBadRequest, "400-003", "Multiple validation errors occurred", "validation_errors")
 	MalformedJSON    = Define(http.StatusBadRequest, "400-004", "Request body is not valid JSON: {problem}")
 	InvalidParameter = Define(http.StatusBadRequest, "400-005", "Invalid value for {field}: {problem}")
+	UnreadableBody   = Define(http.StatusBadRequest, "400-006", "The request body could not be read: {problem}")
 
 	Unauthorized = Define(http.StatusUnauthorized, "401-000", "Authentication is required")
 	Forbidden    = Define(http.StatusForbidden, "403-000", "You are not allowed to do this")
@@ -23,6 +24,7 @@ var (
 
 	MethodNotAllowed = Define(http.StatusMethodNotAllowed, "405-001", "Method not allowed. Expected {expected_method} but received {actual_method}")
 
+	RequestTimeout       = Define(http.StatusRequestTimeout, "408-000", "The request body did not arrive in time")
 	Conflict             = Define(http.StatusConflict, "409-000", "The request conflicts with the current state of the resource")
 	PayloadTooLarge      = Define(http.StatusRequestEntityTooLarge, "413-000", "Request body is too large")
 	UnsupportedMediaType = Define(http.StatusUnsupportedMediaType, "415-000", "Content-Type {content_type} is not supported")

@@ -186,6 +186,9 @@ func requestIDOf(c echo.Context) string {
 //   - context.DeadlineExceeded becomes Timeout;
 //   - anything else is Internal, with err kept as the cause, for the logs only.
 func From(err error, c echo.Context) *Error {
+	if e, ok := fromBody(err); ok { // before As: a typed error may wrap the broken body
+		return e
+	}
 	if e := As(err); e != nil {
 		return e
 	}

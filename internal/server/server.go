@@ -64,16 +64,29 @@ func addHeadRoutes(e *echo.Echo) {
 //  1. Recover first, so a panic in any middleware below, the router or a handler becomes a
 //     500 envelope instead of a dropped connection.
 //  2. Request id next, so every later line and body, including error bodies, has it.
-//  3. Access log: one line per request with the final status. It hands errors to the error
+//  3. Response headers every answer carries, set before anything can answer.
+//  4. Access log: one line per request with the final status. It hands errors to the error
 //     handler itself to learn that status; httperr.Handler makes Echo's second call a no-op.
-//  4. Body limit last, closest to the handlers that read bodies.
+//  5. Body limit last, closest to the handlers that read bodies.
 func useMiddleware(e *echo.Echo, cfg config.Config, log *slog.Logger) {
 	e.Pre(
 		httperr.Recover(),
 		requestid.Middleware(),
+		responseHeaders,
 		accessLog(log),
 		bodyLimit(cfg.BodyLimit),
 	)
+}
+
+// responseHeaders: no browser guesses a type other than the one sent (nosniff), and no
+// cache keeps an answer of the API, which may be personal (no-store).
+func responseHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set(echo.HeaderCacheControl, "no-store")
+		return next(c)
+	}
 }
 
 func accessLog(log *slog.Logger) echo.MiddlewareFunc {
@@ -103,7 +116,8 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 
 // bodyLimit answers 413 for a declared Content-Length over limit, and caps the reader for
 // chunked bodies: reading past the limit fails with *http.MaxBytesError, which
-// httperr.From maps to 413 as well.
+// httperr.From maps to 413 as well. Any other failure to read the body (broken chunked
+// encoding, a body cut short, a client too slow) becomes an *httperr.BodyError: a 4xx.
 func bodyLimit(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -112,7 +126,7 @@ func bodyLimit(limit int64) echo.MiddlewareFunc {
 				return httperr.PayloadTooLarge.New()
 			}
 			if req.Body != nil && req.Body != http.NoBody {
-				req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+				req.Body = http.MaxBytesReader(c.Response(), httperr.Body(req.Body), limit)
 			}
 			return next(c)
 		}
