@@ -5,6 +5,7 @@
 //	server errors     print the error catalog as Markdown (docs/errors.md)
 //	server jobs list  print the scheduled jobs with their next run
 //	server jobs run NAME  run one job once and exit (0 also when another instance holds its lock)
+//	server help       the commands, and where the settings are documented
 //
 // Configuration comes from the environment (see internal/config and configs/).
 package main
@@ -44,7 +45,12 @@ commands:
   errors     print the error catalog as Markdown
   jobs list  print the scheduled jobs with their next run
   jobs run NAME
-             run one job once and exit`
+             run one job once and exit
+  help       print this
+
+Settings come from environment variables, over CONFIG_FILE's KEY=VALUE lines, over the
+defaults; configs/development.env and configs/production.env document every one, and the
+README's Configuration section lists them.`
 
 // run is main without the process: tests call it with their own context, arguments,
 // environment and output.
@@ -53,8 +59,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 {
 		cmd = args[0]
 	}
-	if cmd == "errors" {
+	switch cmd {
+	case "errors":
 		return httperr.WriteMarkdown(stdout, httperr.Catalog())
+	case "help", "-h", "-help", "--help":
+		_, err := fmt.Fprintln(stdout, usage)
+		return err
 	}
 	if cmd != "" && cmd != "migrate" && cmd != "serve" && cmd != "jobs" {
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)

@@ -231,3 +231,19 @@ func copyTree(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// help, -h and --help print the commands and where the settings are documented, and succeed.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"help", "-h", "--help"} {
+		var out strings.Builder
+		err := run(context.Background(), []string{arg}, func(string) string { return "" }, &out)
+		if err != nil || !strings.Contains(out.String(), "jobs run NAME") || !strings.Contains(out.String(), "configs/production.env") {
+			t.Errorf("server %s = %v, %q; want the commands and where settings are documented", arg, err, out.String())
+		}
+	}
+	if err := run(context.Background(), []string{"nope"}, func(string) string { return "" }, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "unknown command") {
+		t.Errorf("server nope = %v; want unknown command with the usage", err)
+	}
+}
