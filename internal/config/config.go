@@ -7,9 +7,10 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/apitemplate/server/internal/redact"
 )
 
 // Environment names accepted in APP_ENV.
@@ -105,7 +106,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database_url", MaskURL(c.DatabaseURL)),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int64("body_limit", c.BodyLimit),
-		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.Bool("jobs_enabled", c.Jobs.Enabled),
 		slog.String("jobs_timezone", c.Jobs.Timezone),
 		slog.String("jobs_flush_schedule", c.Jobs.FlushSchedule),
@@ -124,22 +125,9 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
-// MaskURL hides the password of a URL's userinfo and of a libpq "password=" query parameter.
-func MaskURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "[unparseable]"
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	// url.String escapes the placeholder's nothing; keep it readable.
-	return u.String()
-}
+// MaskURL redacts a URL with the integration log's rules (internal/redact): the userinfo
+// password, secret query values (a libpq password=, an api_key=), URLs nested in its query.
+func MaskURL(raw string) string { return redact.Standard().URL(raw, nil) }
 
 func mask(secret string) string {
 	if secret == "" {

@@ -112,3 +112,33 @@ func TestSecretsAreMaskedInLogs(t *testing.T) {
 		t.Errorf("config log line lost the non-secret parts: %s", out.String())
 	}
 }
+
+// The config line logged at start shows every setting and no secret: URL passwords and
+// secret query values are redacted by the integration log's rules, tokens masked, durations
+// readable.
+func TestConfigLineHidesSecrets(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{
+			"DATABASE_URL":      "postgres://app:Pg-S3cret@db:5432/app?sslmode=disable&password=Other-S3cret",
+			"EXAMPLE_ERP_URL":   "http://u:Erp-Pw-S3cret@host/erp?api_key=Key-S3cret&page=2",
+			"EXAMPLE_ERP_TOKEN": "Tok-S3cret",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("starting", "config", cfg)
+	line := out.String()
+	for _, secret := range []string{"Pg-S3cret", "Other-S3cret", "Erp-Pw-S3cret", "Key-S3cret", "Tok-S3cret"} {
+		if strings.Contains(line, secret) {
+			t.Errorf("config line holds %s: %s", secret, line)
+		}
+	}
+	for _, want := range []string{`"shutdown_timeout":"25s"`, `"integration_flush_interval":"1s"`, `"integration_buffer_max_bytes"`, `page=2`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("config line lacks %s: %s", want, line)
+		}
+	}
+}
