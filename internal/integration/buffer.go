@@ -193,7 +193,9 @@ func (b *Buffer) add(r *Request) {
 	default:
 		b.dropLocked(1)
 	}
-	wake := !b.kicked && (len(b.waiting) >= b.cfg.FlushThreshold || b.down && b.shouldSpillLocked())
+	// While the database is down only a buffer that needs room wakes the goroutine: waking it
+	// at every Add past the threshold would not store anything sooner.
+	wake := !b.kicked && (b.down && b.needsRoomLocked() || !b.down && len(b.waiting) >= b.cfg.FlushThreshold)
 	b.kicked = b.kicked || wake
 	b.mu.Unlock()
 	if wake {
@@ -389,7 +391,7 @@ func (b *Buffer) run(ctx context.Context) {
 	dropLog := time.NewTicker(dropLogEvery)
 	defer dropLog.Stop()
 	var delay time.Duration // backoff while the database is unavailable
-	var retryAt time.Time
+	var retryAt, early time.Time
 	for {
 		woken := false
 		select {
@@ -402,8 +404,16 @@ func (b *Buffer) run(ctx context.Context) {
 		case <-b.wake:
 			woken = true
 		}
-		if delay > 0 && time.Now().Before(retryAt) && !(woken && b.filling()) {
-			continue // backing off; a filling buffer retries at once
+		if woken { // the next Add that needs the goroutine may wake it again
+			b.mu.Lock()
+			b.kicked = false
+			b.mu.Unlock()
+		}
+		if backingOff := delay > 0 && time.Now().Before(retryAt); backingOff {
+			if !b.retryEarly(early) {
+				continue
+			}
+			early = time.Now() // a buffer that needs room retries at once
 		}
 		err := b.runOnce(ctx)
 		if ctx.Err() != nil {
@@ -421,12 +431,17 @@ func (b *Buffer) run(ctx context.Context) {
 	}
 }
 
-// filling reports whether the buffer needs room now: half full with somewhere to spill,
-// or full.
-func (b *Buffer) filling() bool {
+// retryEarly reports whether a wake-up during the backoff retries at once: the buffer needs
+// room, and either a spill can make it or the last early retry is RetryMin ago (a full
+// buffer without a spill directory must not retry at every Add).
+func (b *Buffer) retryEarly(last time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.kicked = false
+	return b.needsRoomLocked() && (b.spill != nil || time.Since(last) >= b.cfg.RetryMin)
+}
+
+// needsRoomLocked reports whether the buffer is full, or half full with somewhere to spill.
+func (b *Buffer) needsRoomLocked() bool {
 	full := len(b.waiting)+int(b.inFlight) >= b.cfg.MaxEntries || b.waitingBytes+b.inFlightBytes >= b.cfg.MaxBytes
 	return full || b.shouldSpillLocked()
 }

@@ -526,6 +526,31 @@ func TestOutageWithSpillDropsNothing(t *testing.T) {
 	}
 }
 
+// TestFullBufferRetriesAtOnce: without a spill directory, a buffer that fills up during its
+// backoff retries at once instead of waiting the backoff out (here 30 s).
+func TestFullBufferRetriesAtOnce(t *testing.T) {
+	viaProxy, direct, proxy := outagePostgres(t)
+	b := NewBuffer(viaProxy, BufferConfig{
+		MaxEntries: 20, FlushInterval: 20 * time.Millisecond, RetryMin: 30 * time.Second, RetryMax: 30 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	b.Start()
+	t.Cleanup(func() { b.Close(context.Background()) })
+	proxy.down()
+	for _, id := range idRange("f", 0, 10) {
+		b.Add(&Request{ID: id})
+	}
+	eventually(t, 10*time.Second, "a failed write", func() bool { return b.Stats().LastFlushError != "" })
+	proxy.up(t)
+	for _, id := range idRange("f", 10, 20) { // the twentieth fills the buffer
+		b.Add(&Request{ID: id})
+	}
+	eventually(t, 10*time.Second, "the full buffer written before its 30 s backoff", func() bool {
+		return len(tableIDs(t, direct)) == 20
+	})
+	checkAccounting(t, b.Stats())
+}
+
 // TestSpillBoundDrops: records that do not fit under SpillMaxBytes are dropped and counted.
 func TestSpillBoundDrops(t *testing.T) {
 	t.Parallel()
