@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/apitemplate/server/internal/database"
+	"github.com/apitemplate/server/internal/database/dbtest"
+	"github.com/apitemplate/server/internal/redact"
 )
 
 // adminURL is the PostgreSQL server on which the benchmark creates its own database:
@@ -43,29 +43,18 @@ type tempDB struct {
 func createDB(ctx context.Context) (*tempDB, error) {
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	admin, err := database.Open(octx, adminURL(), nil)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			return nil, fmt.Errorf("PostgreSQL is required under CI=true: %w", err)
-		}
-		return nil, errSkip{fmt.Sprintf("no PostgreSQL at %s (set BENCH_DATABASE_URL): %v", redactURL(adminURL()), err)}
-	}
-	defer database.Close(admin)
-
-	var b [6]byte
-	rand.Read(b[:])
-	name := "bench_" + hex.EncodeToString(b[:])
-	if err := admin.WithContext(octx).Exec("CREATE DATABASE " + name).Error; err != nil {
-		return nil, fmt.Errorf("create database %s: %w", name, err)
+	dbURL, name, err := dbtest.CreateDatabase(octx, adminURL(), "bench_")
+	var unreachable *dbtest.UnreachableError
+	switch {
+	case errors.As(err, &unreachable) && os.Getenv("CI") == "true":
+		return nil, fmt.Errorf("PostgreSQL is required under CI=true: %w", err)
+	case errors.As(err, &unreachable):
+		return nil, errSkip{fmt.Sprintf("no PostgreSQL at %s (set BENCH_DATABASE_URL): %v", redact.Standard().URL(adminURL(), nil), err)}
+	case err != nil:
+		return nil, err
 	}
 	t := &tempDB{name: name}
-	u, err := url.Parse(adminURL())
-	if err != nil {
-		t.drop()
-		return nil, fmt.Errorf("BENCH_DATABASE_URL: %w", err)
-	}
-	u.Path = "/" + name
-	if t.db, err = database.Open(octx, u.String(), nil); err != nil {
+	if t.db, err = database.Open(octx, dbURL, nil); err != nil {
 		t.drop()
 		return nil, err
 	}
@@ -76,30 +65,13 @@ func createDB(ctx context.Context) (*tempDB, error) {
 	return t, nil
 }
 
-// drop closes the pool and drops the database, with any connection still open on it. It uses
-// a context of its own: it also runs after Ctrl-C has cancelled the run's.
+// drop closes the pool and drops the database. It uses a context of its own: it also runs
+// after Ctrl-C has cancelled the run's.
 func (t *tempDB) drop() error {
 	if t.db != nil {
 		database.Close(t.db)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin, err := database.Open(ctx, adminURL(), nil)
-	if err != nil {
-		return fmt.Errorf("drop database %s: %w", t.name, err)
-	}
-	defer database.Close(admin)
-	if err := admin.WithContext(ctx).Exec("DROP DATABASE IF EXISTS " + t.name + " WITH (FORCE)").Error; err != nil {
-		return fmt.Errorf("drop database %s: %w", t.name, err)
-	}
-	return nil
-}
-
-// redactURL hides a password in a database URL before it is printed.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	return u.Redacted()
+	return dbtest.DropDatabase(ctx, adminURL(), t.name)
 }

@@ -7,6 +7,7 @@
 package dbtest
 
 import (
+	"errors"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -54,38 +55,64 @@ func PostgresURL(tb testing.TB) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	admin, err := database.Open(ctx, AdminURL(), nil)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("PostgreSQL is required under CI=true: %v", err)
-		}
+	url, name, err := CreateDatabase(ctx, AdminURL(), "apitest_")
+	var unreachable *UnreachableError
+	switch {
+	case errors.As(err, &unreachable) && os.Getenv("CI") == "true":
+		tb.Fatalf("PostgreSQL is required under CI=true: %v", err)
+	case errors.As(err, &unreachable):
 		tb.Skipf("skipping: no PostgreSQL at %s (set TEST_DATABASE_URL): %v", AdminURL(), err)
-	}
-	defer database.Close(admin)
-
-	var b [6]byte
-	rand.Read(b[:])
-	name := "apitest_" + hex.EncodeToString(b[:])
-	if err := admin.Exec("CREATE DATABASE " + name).Error; err != nil {
-		tb.Fatalf("create test database: %v", err)
+	case err != nil:
+		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		admin, err := database.Open(context.Background(), AdminURL(), nil)
-		if err != nil {
-			tb.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer database.Close(admin)
-		if err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
-			tb.Errorf("drop test database %s: %v", name, err)
+		if err := DropDatabase(context.Background(), AdminURL(), name); err != nil {
+			tb.Error(err)
 		}
 	})
-	u, err := url.Parse(AdminURL())
+	return url
+}
+
+// UnreachableError is CreateDatabase's error when the PostgreSQL server does not answer.
+type UnreachableError struct{ Err error }
+
+func (e *UnreachableError) Error() string { return e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// CreateDatabase creates an empty database named prefix and random hex on the server of
+// admin, and returns its URL and name. Benchmarks, which have no testing.TB, use it too.
+func CreateDatabase(ctx context.Context, admin, prefix string) (dbURL, name string, err error) {
+	db, err := database.Open(ctx, admin, nil)
 	if err != nil {
-		tb.Fatalf("TEST_DATABASE_URL: %v", err)
+		return "", "", &UnreachableError{err}
+	}
+	defer database.Close(db)
+	var b [6]byte
+	rand.Read(b[:])
+	name = prefix + hex.EncodeToString(b[:])
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", "", fmt.Errorf("admin URL: %w", err)
 	}
 	u.Path = "/" + name
-	return u.String()
+	if err := db.WithContext(ctx).Exec("CREATE DATABASE " + name).Error; err != nil {
+		return "", "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	return u.String(), name, nil
+}
+
+// DropDatabase drops the database name on the server of admin, with any connection still
+// open on it.
+func DropDatabase(ctx context.Context, admin, name string) error {
+	db, err := database.Open(ctx, admin, nil)
+	if err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	defer database.Close(db)
+	if err := db.WithContext(ctx).Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
 }
 
 // Each runs fn as a subtest on SQLite and on PostgreSQL, each with a fresh migrated database.
