@@ -90,7 +90,7 @@ func TestDefaultFreshSlices(t *testing.T) {
 	if !r.Secret("token") {
 		t.Error("New kept a reference to cfg")
 	}
-	if Standard() != Standard() {
+	if first, again := Standard(), Standard(); first != again {
 		t.Error("Standard() built twice")
 	}
 }
